@@ -1,0 +1,332 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+
+"""IP allowlist for Swift containers and accounts, driven by metadata.
+
+A tenant locks a container to a set of addresses by setting metadata::
+
+    swift post -m 'allow-office:192.0.2.0/24, 2001:db8:1::/48' mycontainer
+
+Every request for that container or its objects, from any other address,
+gets ``403 Forbidden``. Account metadata of the same form
+(``X-Account-Meta-Allow-*``) is the default for containers that set none
+and also guards account requests. A container and account with no list
+are open. The operator's own ``operator_cidrs`` are always let in (the way
+back in for a tenant who locked themselves out), and so are ResellerAdmin
+requests when ``allow_reseller = true``.
+
+Security model, in short (the admin guide has the long form):
+
+* The client address is ``REMOTE_ADDR``; forwarded headers are believed
+  only from ``trusted_proxies`` (see :mod:`opsext.client_ip`). The proxy's
+  own address is never allowed implicitly.
+* The check is made on the incoming request and, by wrapping
+  ``swift.authorize``, on every sub-request the middlewares to our right
+  make for it (copy, symlink, SLO and DLO segments, versioning), so an open
+  container cannot be used to reach a locked one.
+* Whatever cannot be decided is denied: bad stored metadata, container or
+  account info errors, an unknown client address.
+* Clients writing allowlist metadata get ``400`` for any entry that is not
+  a strictly valid address or network, and nothing is stored.
+
+Place it right after the auth middleware, so that path rewriters
+(domain_remap, cname_lookup, s3api), ``cache`` and auth have run, and
+before ``copy``, ``slo``, ``dlo``, ``versioned_writes`` and ``symlink``::
+
+    [pipeline:main]
+    pipeline = catch_errors gatekeeper healthcheck proxy-logging cache
+        listing_formats container_sync bulk tempurl formpost tempauth
+        ip_whitelist staticweb copy container-quotas account-quotas slo dlo
+        versioned_writes symlink proxy-logging proxy-server
+
+    [filter:ip_whitelist]
+    use = egg:opsext#ip_whitelist
+    # operator_cidrs =
+    # trusted_proxies =
+    # forwarded_header = x-forwarded-for
+    # allow_reseller = false
+    # enforce = true
+    # deny_message = Access denied by the IP allowlist.
+    # cache_size = 1024
+    # max_proxy_hops = 10
+
+``etc/swift/proxy-server.conf-sample`` explains every option.
+"""
+
+from swift.common import registry
+from swift.common import swob
+from swift.common import utils
+from swift.common.http import is_success
+from swift.proxy.controllers.base import get_account_info
+from swift.proxy.controllers.base import get_container_info
+
+from opsext import client_ip
+from opsext.exceptions import ConfigError
+from opsext import net
+from opsext.swift import _allowlist
+
+NAME = 'ip_whitelist'
+SWIFT_SOURCE = 'IPWL'
+_FALSE_VALUES = frozenset(('false', 'f', '0', 'no', 'n', 'off'))
+_CONTAINER_PREFIX = 'x-container-meta-'
+_ACCOUNT_PREFIX = 'x-account-meta-'
+_MISSING = (404, 410)
+
+OPTIONS = {
+    'operator_cidrs': '',
+    'trusted_proxies': '',
+    'forwarded_header': client_ip.X_FORWARDED_FOR,
+    'allow_reseller': 'false',
+    'enforce': 'true',
+    'deny_message': 'Access denied by the IP allowlist.',
+    'cache_size': '1024',
+    'max_proxy_hops': '10',
+}
+
+
+class _Denied(Exception):
+    """A decision to deny, with the reason for the log."""
+
+
+def _bool(conf: dict, option: str) -> bool:
+    value = str(conf.get(option, OPTIONS[option])).strip().lower()
+    if value in utils.TRUE_VALUES:
+        return True
+    if value in _FALSE_VALUES:
+        return False
+    raise ConfigError(NAME, option, value, 'not a boolean')
+
+
+def _int(conf: dict, option: str, minimum: int) -> int:
+    value = conf.get(option, OPTIONS[option])
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(NAME, option, value, 'not an integer') from None
+    if number < minimum:
+        raise ConfigError(NAME, option, value, 'must be >= %d' % minimum)
+    return number
+
+
+def _networks(conf: dict, option: str) -> net.NetworkSet:
+    value = conf.get(option, OPTIONS[option])
+    try:
+        return net.NetworkSet.from_string(value)
+    except net.AddressError as exc:
+        raise ConfigError(NAME, option, value, str(exc)) from None
+
+
+class Settings:
+    """The filter's options, parsed and validated once at start-up."""
+
+    def __init__(self, conf: dict) -> None:
+        self.operator_cidrs = _networks(conf, 'operator_cidrs')
+        self.allow_reseller = _bool(conf, 'allow_reseller')
+        self.enforce = _bool(conf, 'enforce')
+        self.deny_message = conf.get('deny_message', OPTIONS['deny_message'])
+        self.cache_size = _int(conf, 'cache_size', 1)
+        header = conf.get('forwarded_header', OPTIONS['forwarded_header'])
+        if header.lower() not in client_ip.FORWARDED_HEADERS:
+            raise ConfigError(NAME, 'forwarded_header', header, 'must be '
+                              + ' or '.join(client_ip.FORWARDED_HEADERS))
+        self.resolver = client_ip.ClientAddressResolver(
+            _networks(conf, 'trusted_proxies'), header.lower(),
+            _int(conf, 'max_proxy_hops', 1))
+
+
+class _Authorize:
+    """``swift.authorize`` wrapped with the allowlist check.
+
+    Sub-requests copy ``swift.authorize`` but not ``REMOTE_ADDR``: the
+    wrapper carries the client address of the request it was made for, so
+    every container a sub-request touches is checked for that client.
+    """
+
+    __slots__ = ('owner', 'client', 'client_error', 'wrapped')
+
+    def __init__(self, owner, client, client_error, wrapped):
+        self.owner = owner
+        self.client = client
+        self.client_error = client_error
+        self.wrapped = wrapped
+
+    def __call__(self, req):
+        denied = self.owner.check(req.environ, self.client, self.client_error)
+        if denied is not None:
+            return denied
+        if self.wrapped is not None:
+            return self.wrapped(req)
+        return None
+
+
+class IPWhitelistMiddleware:
+    """Deny requests for allowlisted containers from other addresses."""
+
+    def __init__(self, app, conf: dict, logger=None) -> None:
+        self.app = app
+        self.settings = Settings(conf)
+        self.logger = logger or utils.get_logger(conf, log_route=NAME)
+        self._parsed = _allowlist.ParsedCache(self.settings.cache_size)
+        self._warned = _allowlist.OnceLog(self.settings.cache_size)
+
+    def __call__(self, env, start_response):
+        authorize = env.get('swift.authorize')
+        if isinstance(authorize, _Authorize) and authorize.owner is self:
+            # A sub-request of a request we have seen: same client.
+            client, client_error = authorize.client, authorize.client_error
+            authorize = authorize.wrapped
+        else:
+            client, client_error = self._client(env)
+        req = swob.Request(env)
+        denied = self.check(env, client, client_error, req=req)
+        if denied is None:
+            denied = self._validate_writes(req)
+        if denied is not None:
+            return denied(env, start_response)
+        env['swift.authorize'] = _Authorize(self, client, client_error,
+                                            authorize)
+        return self.app(env, start_response)
+
+    def _client(self, env):
+        try:
+            return self.settings.resolver.resolve(env), None
+        except client_ip.ClientAddressError as exc:
+            if env.get('swift.source') and not env.get('REMOTE_ADDR'):
+                return None, ('sub-request by %s carries no client address'
+                              % env['swift.source'])
+            return None, str(exc)
+
+    def check(self, env, client, client_error, req=None):
+        """Decide one request; return a response to deny it, else None."""
+        req = req or swob.Request(env)
+        if req.path == '/info':
+            return None
+        try:
+            version, account, container, obj = utils.split_path(
+                swob.wsgi_to_str(req.path), 1, 4, True)
+        except ValueError:
+            # The proxy answers this path with 404; answer it here so that
+            # no path we cannot parse goes on unchecked.
+            return swob.HTTPNotFound(request=req)
+        if not account:
+            return None
+        try:
+            reason = self._decide(env, client, client_error, account,
+                                  container)
+        except _Denied as exc:
+            return self._deny(req, client, account, container, str(exc))
+        self.logger.increment('allowed')
+        self.logger.debug('allow %s %s from %s: %s', req.method, req.path,
+                          client, reason)
+        return None
+
+    def _decide(self, env, client, client_error, account, container):
+        settings = self.settings
+        if client is not None and client in settings.operator_cidrs:
+            return 'operator_cidrs'
+        if settings.allow_reseller and env.get('reseller_request'):
+            self.logger.info('allow ResellerAdmin request from %s for %s/%s',
+                             client, account, container or '')
+            return 'reseller request'
+        scope, allowlist = self._allowlist(env, account, container)
+        if allowlist is None:
+            return 'no allowlist'
+        if allowlist.error:
+            self.logger.increment('bad_metadata')
+            if self._warned.first((scope, allowlist.error)):
+                self.logger.warning(
+                    'denying all but operator_cidrs to %s: bad allowlist '
+                    'metadata (%s)', scope, allowlist.error)
+            raise _Denied('bad allowlist metadata on %s' % scope)
+        if client is None:
+            raise _Denied('client address unknown: %s' % client_error)
+        if client not in allowlist.networks:
+            raise _Denied('%s is not in the allowlist of %s'
+                          % (client, scope))
+        return 'in the allowlist of %s' % scope
+
+    def _allowlist(self, env, account, container):
+        """Return (scope, AllowList or None) for the request's target."""
+        if container:
+            info = get_container_info(env, self.app,
+                                      swift_source=SWIFT_SOURCE)
+            status = info.get('status') or 0
+            if is_success(status):
+                items = _allowlist.allow_items(info.get('meta') or {})
+                if items:
+                    return ('container %s/%s' % (account, container),
+                            self._parsed.get(items))
+            elif status not in _MISSING and status != 0:
+                # 0 is "no such account" here; get_account_info tells.
+                raise _Denied('container info error %s' % status)
+        info = get_account_info(env, self.app, swift_source=SWIFT_SOURCE)
+        status = info.get('status') or 0
+        if is_success(status):
+            items = _allowlist.allow_items(info.get('meta') or {})
+            if items:
+                return 'account %s' % account, self._parsed.get(items)
+        elif status not in _MISSING:
+            raise _Denied('account info error %s' % status)
+        return 'account %s' % account, None
+
+    def _deny(self, req, client, account, container, reason):
+        if not self.settings.enforce:
+            self.logger.increment('would_deny')
+            self.logger.info('enforce=false: would deny %s %s from %s '
+                             '(account %s, container %s): %s', req.method,
+                             req.path, client, account, container, reason)
+            return None
+        self.logger.increment('denied')
+        self.logger.info('denied %s %s from %s (account %s, container %s): '
+                         '%s', req.method, req.path, client, account,
+                         container, reason)
+        return swob.HTTPForbidden(request=req, body=self.settings.deny_message,
+                                  content_type='text/plain')
+
+    def _validate_writes(self, req):
+        """400 for a client writing an invalid allowlist entry."""
+        if req.method not in ('PUT', 'POST'):
+            return None
+        try:
+            _ver, account, container, obj = req.split_path(1, 4, True)
+        except ValueError:
+            return None
+        if obj or not account:
+            return None
+        prefix = _CONTAINER_PREFIX if container else _ACCOUNT_PREFIX
+        for header, value in req.headers.items():
+            name = header.lower()
+            if not (name.startswith(prefix) and
+                    _allowlist.is_allow_key(name[len(prefix):])):
+                continue
+            error = _allowlist.validate_value(header, value)
+            if error:
+                self.logger.info('rejected allowlist metadata from %s: %s',
+                                 req.remote_addr, error)
+                return swob.HTTPBadRequest(request=req, body=error,
+                                           content_type='text/plain')
+        return None
+
+
+def filter_factory(global_conf, **local_conf):
+    """paste.deploy entry point: validate options and return the filter."""
+    conf = global_conf.copy()
+    conf.update(local_conf)
+    Settings(conf)  # fail at start-up, naming the bad option
+    registry.register_swift_info(
+        NAME, metadata_prefix='allow', account_default=True,
+        max_value_length=_allowlist.MAX_VALUE_LENGTH)
+
+    def ip_whitelist_filter(app):
+        return IPWhitelistMiddleware(app, conf)
+    return ip_whitelist_filter
