@@ -175,7 +175,8 @@ class IPWhitelistMiddleware:
     def __init__(self, app, conf: dict, logger=None) -> None:
         self.app = app
         self.settings = Settings(conf)
-        self.logger = logger or utils.get_logger(conf, log_route=NAME)
+        self.logger = logger or utils.get_logger(
+            conf, log_route=NAME, statsd_tail_prefix=NAME)
         self._parsed = _allowlist.ParsedCache(self.settings.cache_size)
         self._warned = _allowlist.OnceLog(self.settings.cache_size)
 
