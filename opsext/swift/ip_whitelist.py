@@ -63,11 +63,15 @@ before ``copy``, ``slo``, ``dlo``, ``versioned_writes`` and ``symlink``::
 ``etc/swift/proxy-server.conf-sample`` explains every option.
 """
 
+import logging
+import urllib.parse
+
 from swift.common import registry
 from swift.common import swob
 from swift.common import utils
 from swift.common.http import is_success
 from swift.proxy.controllers.base import get_account_info
+from swift.proxy.controllers.base import get_cache_key
 from swift.proxy.controllers.base import get_container_info
 
 from opsext import client_ip
@@ -210,11 +214,12 @@ class IPWhitelistMiddleware:
     def check(self, env, client, client_error, req=None):
         """Decide one request; return a response to deny it, else None."""
         req = req or swob.Request(env)
-        if req.path == '/info':
+        path = req.path
+        if path == '/info':
             return None
         try:
             version, account, container, obj = utils.split_path(
-                swob.wsgi_to_str(req.path), 1, 4, True)
+                swob.wsgi_to_str(path), 1, 4, True)
         except ValueError:
             # The proxy answers this path with 404; answer it here so that
             # no path we cannot parse goes on unchecked.
@@ -227,8 +232,9 @@ class IPWhitelistMiddleware:
         except _Denied as exc:
             return self._deny(req, client, account, container, str(exc))
         self.logger.increment('allowed')
-        self.logger.debug('allow %s %s from %s: %s', req.method, req.path,
-                          client, reason)
+        if self.logger.isEnabledFor(logging.DEBUG):
+            self.logger.debug('allow %s %s from %s: %s', req.method,
+                              req.path, client, reason)
         return None
 
     def _decide(self, env, client, client_error, account, container):
@@ -259,8 +265,8 @@ class IPWhitelistMiddleware:
     def _allowlist(self, env, account, container):
         """Return (scope, AllowList or None) for the request's target."""
         if container:
-            info = get_container_info(env, self.app,
-                                      swift_source=SWIFT_SOURCE)
+            info = self._info(env, account, container) or get_container_info(
+                env, self.app, swift_source=SWIFT_SOURCE)
             status = info.get('status') or 0
             if is_success(status):
                 items = _allowlist.allow_items(info.get('meta') or {})
@@ -270,7 +276,8 @@ class IPWhitelistMiddleware:
             elif status not in _MISSING and status != 0:
                 # 0 is "no such account" here; get_account_info tells.
                 raise _Denied('container info error %s' % status)
-        info = get_account_info(env, self.app, swift_source=SWIFT_SOURCE)
+        info = self._info(env, account) or get_account_info(
+            env, self.app, swift_source=SWIFT_SOURCE)
         status = info.get('status') or 0
         if is_success(status):
             items = _allowlist.allow_items(info.get('meta') or {})
@@ -279,6 +286,23 @@ class IPWhitelistMiddleware:
         elif status not in _MISSING:
             raise _Denied('account info error %s' % status)
         return 'account %s' % account, None
+
+    @staticmethod
+    def _info(env, account, container=None):
+        """Info already in this request's infocache, without a copy.
+
+        get_container_info deep-copies what it returns; we only read it.
+        The proxy fills the infocache for every request it routes, so this
+        is the common case after the first request on a container.
+        """
+        infocache = env.get('swift.infocache')
+        if not infocache:
+            return None
+        # account and container come quoted from req.path; Swift keys the
+        # infocache by the unquoted names. A miss only costs the slow path.
+        return infocache.get(get_cache_key(
+            urllib.parse.unquote(account),
+            urllib.parse.unquote(container) if container else None))
 
     def _deny(self, req, client, account, container, reason):
         if not self.settings.enforce:
