@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Every test, on a fresh machine: style, unit, functional (real memcached
+# and a real Swift cluster on 127.0.0.1) and the docs build. Fails when a
+# test fails, when no test ran, or when any test was skipped.
+# Arguments: tox environments (default: pep8,py3,functional,docs).
+set -euo pipefail
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$top"
+"$top/tools/bootstrap.sh"
+envs=${1:-pep8,py3,functional,docs}
+rm -rf "$top/.ci-results"
+"$top/.venv/bin/tox" -e "$envs"
+results=()
+for env in py3 functional; do
+    case ",$envs," in *",$env,"*) results+=("$top/.ci-results/$env.xml");; esac
+done
+if [ ${#results[@]} -gt 0 ]; then
+    "$top/.venv/bin/python" "$top/tools/check_results.py" "${results[@]}"
+fi
