@@ -176,9 +176,10 @@ class _Authorize:
 class IPWhitelistMiddleware:
     """Deny requests for allowlisted containers from other addresses."""
 
-    def __init__(self, app, conf: dict, logger=None) -> None:
+    def __init__(self, app, conf: dict, logger=None,
+                 settings: 'Settings | None' = None) -> None:
         self.app = app
-        self.settings = Settings(conf)
+        self.settings = settings or Settings(conf)
         self.logger = logger or utils.get_logger(
             conf, log_route=NAME, statsd_tail_prefix=NAME)
         self._parsed = _allowlist.ParsedCache(self.settings.cache_size)
@@ -347,11 +348,11 @@ def filter_factory(global_conf, **local_conf):
     """paste.deploy entry point: validate options and return the filter."""
     conf = global_conf.copy()
     conf.update(local_conf)
-    Settings(conf)  # fail at start-up, naming the bad option
+    settings = Settings(conf)  # fails at start-up, naming the bad option
     registry.register_swift_info(
         NAME, metadata_prefix='allow', account_default=True,
         max_value_length=_allowlist.MAX_VALUE_LENGTH)
 
     def ip_whitelist_filter(app):
-        return IPWhitelistMiddleware(app, conf)
+        return IPWhitelistMiddleware(app, conf, settings=settings)
     return ip_whitelist_filter

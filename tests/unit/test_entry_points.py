@@ -1,0 +1,23 @@
+"""Every entry point opsext declares loads and is what it claims."""
+
+from importlib import metadata
+
+import pytest
+
+
+def _ours(group):
+    return {ep.name: ep for ep in metadata.entry_points(group=group)
+            if ep.value.startswith('opsext.')}
+
+
+@pytest.mark.parametrize('name', ['ip_whitelist', 'ip_allowlist'])
+def test_paste_filter_factory_loads(name):
+    factory = _ours('paste.filter_factory')[name].load()
+    filt = factory({}, operator_cidrs='192.0.2.0/24')
+    assert callable(filt)
+    assert callable(filt(lambda env, start_response: []))
+
+
+def test_console_script_loads():
+    main = _ours('console_scripts')['opsext'].load()
+    assert callable(main)
