@@ -1,0 +1,77 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Swift's server scripts, run as subprocesses of this Python.
+
+The servers are the real ``swift-<server>-server`` scripts installed next
+to ``sys.executable``, run as ``[sys.executable, script, conf, --verbose]``:
+``--verbose`` adds a console handler, so each server's log lines land in
+its log file (there is usually no syslog socket on a test machine, and
+Swift then sends syslog over UDP to localhost, where nobody listens).
+"""
+
+import logging
+import os
+import sys
+import sysconfig
+
+import opsext
+from opsext.testing import process
+from opsext.testing import swift_config
+
+LOG = logging.getLogger(__name__)
+
+HOST_SWIFT_CONF = '/etc/swift/swift.conf'
+
+
+def find_server_script(server: str) -> str:
+    """Path of ``swift-<server>-server`` in this Python's environment."""
+    name = 'swift-%s-server' % server
+    dirs = [os.path.dirname(sys.executable), sysconfig.get_path('scripts')]
+    for directory in dirs:
+        path = os.path.join(directory, name)
+        if os.path.isfile(path):
+            return path
+    raise RuntimeError('%s not found in %s; install swift into the '
+                       'environment of %s (pip install swift)'
+                       % (name, ' or '.join(dirs), sys.executable))
+
+
+def warn_about_host_config() -> None:
+    """Warn when the host's swift.conf will leak into the cluster."""
+    if os.path.exists(HOST_SWIFT_CONF):
+        LOG.warning('%s exists: Swift servers read storage policies and '
+                    'constraints from it whatever their swift_dir says',
+                    HOST_SWIFT_CONF)
+
+
+def server_env() -> dict[str, str]:
+    """Environment for the servers: unbuffered, and our opsext first."""
+    env = dict(os.environ, PYTHONUNBUFFERED='1')
+    source_root = os.path.dirname(os.path.dirname(
+        os.path.abspath(opsext.__file__)))
+    if os.path.isfile(os.path.join(source_root, 'setup.cfg')):
+        # Running from a source tree: the servers import the same opsext
+        # code as this process (entry points still come from the install).
+        env['PYTHONPATH'] = os.pathsep.join(
+            [source_root] + [p for p in [env.get('PYTHONPATH')] if p])
+    return env
+
+
+def server_process(server: str, script: str,
+                   layout: swift_config.ClusterLayout,
+                   env: dict[str, str]) -> process.ManagedProcess:
+    """A not yet started process for ``server`` of the cluster ``layout``."""
+    return process.ManagedProcess(
+        '%s-server' % server,
+        [sys.executable, script, layout.conf_path(server), '--verbose'],
+        layout.log_path(server), env=env)
