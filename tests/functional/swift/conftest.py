@@ -16,7 +16,6 @@ import uuid
 
 import pytest
 from swift.common import swob
-from swift.common import wsgi
 
 OWNER = '127.0.0.1'        # sets lists up; not in any list
 ALLOWED = '127.0.0.7'
@@ -117,15 +116,20 @@ class Client:
         assert resp.status == 204, resp
 
 
-def write_variant(cluster, name, without_filter=False, **options):
+def write_variant(cluster, name, without_filter=False, sections=None,
+                  **options):
     """Copy the proxy config with other ip_whitelist options; return path.
 
     ``without_filter`` drops ip_whitelist from the pipeline: the cluster as
-    it was before the operator enabled the filter.
+    it was before the operator enabled the filter. ``sections`` sets
+    options of other sections, e.g. ``{'filter:cache': {...}}``.
     """
     parser = configparser.RawConfigParser()
     parser.optionxform = str
     parser.read(cluster.proxy_conf_path)
+    for section, values in (sections or {}).items():
+        for key, value in values.items():
+            parser.set(section, key, value)
     if without_filter:
         pipeline = parser.get('pipeline:main', 'pipeline').split()
         pipeline.remove('ip_whitelist')
@@ -168,9 +172,8 @@ def variant(wl_cluster):
     def load(**options):
         key = tuple(sorted(options.items()))
         if key not in apps:
-            wl_cluster.activate()
             path = write_variant(wl_cluster, uuid.uuid4().hex[:8], **options)
-            apps[key] = wsgi.loadapp(path)
+            apps[key] = wl_cluster.load_proxy_app(path)
         return apps[key]
     return load
 
@@ -178,8 +181,8 @@ def variant(wl_cluster):
 @pytest.fixture(scope='session')
 def raw_app(wl_cluster):
     """The same cluster's pipeline without ip_whitelist, in-process."""
-    wl_cluster.activate()
-    return wsgi.loadapp(write_variant(wl_cluster, 'raw', without_filter=True))
+    return wl_cluster.load_proxy_app(
+        write_variant(wl_cluster, 'raw', without_filter=True))
 
 
 @pytest.fixture
