@@ -66,6 +66,7 @@ before ``copy``, ``slo``, ``dlo``, ``versioned_writes`` and ``symlink``::
 import logging
 import urllib.parse
 
+from swift.common import constraints
 from swift.common import registry
 from swift.common import swob
 from swift.common import utils
@@ -227,6 +228,9 @@ class IPWhitelistMiddleware:
             return swob.HTTPNotFound(request=req)
         if not account:
             return None
+        if not constraints.valid_api_version(version):
+            # The proxy refuses it with 400 before any controller runs.
+            return swob.HTTPBadRequest(request=req, body='Invalid path')
         try:
             reason = self._decide(env, client, client_error, account,
                                   container)

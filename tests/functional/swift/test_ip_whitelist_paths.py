@@ -60,8 +60,23 @@ def test_v1_0_prefix(client, locked):
 def test_invalid_api_version_not_served(client, locked):
     path = '/v2/%s/%s/secret' % (client.account, locked)
     resp = client.tcp('GET', path, DENIED)
-    assert resp.status in (400, 403, 404, 412)
+    assert resp.status == 400
     assert SECRET not in resp.body
+
+
+def test_invalid_api_version_same_answer_as_proxy(client, open_container,
+                                                  raw_app, proxy_app):
+    path = '/v2/%s/%s/secret' % (client.account, open_container)
+    env = {'REMOTE_ADDR': DENIED}
+    assert client.call(proxy_app, 'GET', path, env).status == \
+        client.call(raw_app, 'GET', path, env).status == 400
+
+
+def test_unsplittable_path_same_answer_as_proxy(client, raw_app, proxy_app):
+    path = '/v1//%s/c' % client.account
+    env = {'REMOTE_ADDR': DENIED}
+    assert client.call(proxy_app, 'GET', path, env).status == \
+        client.call(raw_app, 'GET', path, env).status
 
 
 def test_info_is_not_subject_to_lists(client):
