@@ -64,7 +64,6 @@ before ``copy``, ``slo``, ``dlo``, ``versioned_writes`` and ``symlink``::
 """
 
 import logging
-import urllib.parse
 
 from swift.common import constraints
 from swift.common import registry
@@ -155,23 +154,34 @@ class _Authorize:
     Sub-requests copy ``swift.authorize`` but not ``REMOTE_ADDR``: the
     wrapper carries the client address of the request it was made for, so
     every container a sub-request touches is checked for that client.
+    Paths already allowed for this client are not decided again: the proxy
+    calls ``swift.authorize`` for the very path the filter just checked.
     """
 
-    __slots__ = ('owner', 'client', 'client_error', 'wrapped')
+    __slots__ = ('owner', 'client', 'client_error', 'wrapped', 'allowed')
 
-    def __init__(self, owner, client, client_error, wrapped):
+    def __init__(self, owner, client, client_error, wrapped, allowed_path):
         self.owner = owner
         self.client = client
         self.client_error = client_error
         self.wrapped = wrapped
+        self.allowed = {allowed_path}
 
     def __call__(self, req):
-        denied = self.owner.check(req.environ, self.client, self.client_error)
-        if denied is not None:
-            return denied
+        path = _raw_path(req.environ)
+        if path not in self.allowed:
+            denied = self.owner.check(req.environ, self.client,
+                                      self.client_error)
+            if denied is not None:
+                return denied
+            self.allowed.add(path)
         if self.wrapped is not None:
             return self.wrapped(req)
         return None
+
+
+def _raw_path(env) -> str:
+    return env.get('SCRIPT_NAME', '') + env.get('PATH_INFO', '')
 
 
 class IPWhitelistMiddleware:
@@ -194,14 +204,13 @@ class IPWhitelistMiddleware:
             authorize = authorize.wrapped
         else:
             client, client_error = self._client(env)
-        req = swob.Request(env)
-        denied = self.check(env, client, client_error, req=req)
-        if denied is None:
-            denied = self._validate_writes(req)
+        denied = self.check(env, client, client_error)
+        if denied is None and env.get('REQUEST_METHOD') in ('PUT', 'POST'):
+            denied = self._validate_writes(swob.Request(env))
         if denied is not None:
             return denied(env, start_response)
         env['swift.authorize'] = _Authorize(self, client, client_error,
-                                            authorize)
+                                            authorize, _raw_path(env))
         return self.app(env, start_response)
 
     def _client(self, env):
@@ -213,33 +222,38 @@ class IPWhitelistMiddleware:
                               % env['swift.source'])
             return None, str(exc)
 
-    def check(self, env, client, client_error, req=None):
+    def check(self, env, client, client_error):
         """Decide one request; return a response to deny it, else None."""
-        req = req or swob.Request(env)
-        path = req.path
+        # The proxy splits swob's req.path, which is SCRIPT_NAME + PATH_INFO
+        # quoted. Quoting neither adds nor removes a '/', so splitting the
+        # raw path gives the same segments, unquoted, as Swift's infocache
+        # keys them, without building a Request on the allowed path.
+        path = swob.wsgi_to_str(_raw_path(env))
         if path == '/info':
             return None
         try:
             version, account, container, obj = utils.split_path(
-                swob.wsgi_to_str(path), 1, 4, True)
+                path, 1, 4, True)
         except ValueError:
             # The proxy answers this path with 404; answer it here so that
             # no path we cannot parse goes on unchecked.
-            return swob.HTTPNotFound(request=req)
+            return swob.HTTPNotFound(request=swob.Request(env))
         if not account:
             return None
         if not constraints.valid_api_version(version):
             # The proxy refuses it with 400 before any controller runs.
-            return swob.HTTPBadRequest(request=req, body='Invalid path')
+            return swob.HTTPBadRequest(request=swob.Request(env),
+                                       body='Invalid path')
         try:
             reason = self._decide(env, client, client_error, account,
                                   container)
         except _Denied as exc:
-            return self._deny(req, client, account, container, str(exc))
+            return self._deny(swob.Request(env), client, account, container,
+                              str(exc))
         self.logger.increment('allowed')
         if self.logger.isEnabledFor(logging.DEBUG):
-            self.logger.debug('allow %s %s from %s: %s', req.method,
-                              req.path, client, reason)
+            self.logger.debug('allow %s %s from %s: %s',
+                              env.get('REQUEST_METHOD'), path, client, reason)
         return None
 
     def _decide(self, env, client, client_error, account, container):
@@ -303,11 +317,7 @@ class IPWhitelistMiddleware:
         infocache = env.get('swift.infocache')
         if not infocache:
             return None
-        # account and container come quoted from req.path; Swift keys the
-        # infocache by the unquoted names. A miss only costs the slow path.
-        return infocache.get(get_cache_key(
-            urllib.parse.unquote(account),
-            urllib.parse.unquote(container) if container else None))
+        return infocache.get(get_cache_key(account, container))
 
     def _deny(self, req, client, account, container, reason):
         if not self.settings.enforce:
