@@ -29,3 +29,11 @@ class ConfigError(ValueError):
         self.reason = reason
         super().__init__('%s: invalid value %r for option %r: %s'
                          % (plugin, value, option, reason))
+
+
+class StorageError(Exception):
+    """A rate-limit storage backend failed, timed out or answered garbage.
+
+    Every backend wraps its own errors (socket errors, protocol errors,
+    redis-py exceptions) in this one type.
+    """
