@@ -1,0 +1,358 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+
+"""Rate-limiting paste filter for the Swift proxy and any OpenStack API.
+
+It counts requests by rules, in a backend shared by all workers and
+proxies, and answers ``429 Too Many Requests`` with ``Retry-After`` and
+the IETF ``RateLimit-Policy`` / ``RateLimit`` header fields once a rule's
+rate is spent. It never delays a request.
+
+Place an ``ip`` stage before auth to protect auth itself, and a stage with
+``project`` or ``user`` keys after auth (keystonemiddleware's
+``authtoken`` in an OpenStack API, ``tempauth``/``keystoneauth`` in
+Swift): before auth, nothing tells who the user is::
+
+    [filter:opsext_ratelimit]
+    use = egg:opsext#ratelimit
+    backend = memcached://10.0.0.5:11211,10.0.0.6:11211
+    rules = per_ip writes
+    rule_per_ip = rates=50/second;2000/minute key=ip
+    rule_writes = rates=100/minute key=project methods=PUT,POST,DELETE
+
+Backends: ``memory://`` (per worker process), ``memcached://...``,
+``redis://...``. When the backend fails or is slower than ``timeout``, the
+filter fails open: the same rules are counted per worker in memory and a
+warning is logged at most once per ``warn_interval``; with
+``fail_closed = true`` it answers ``503`` instead.
+``etc/`` has commented samples for the Swift proxy and nova's
+``api-paste.ini``.
+"""
+
+import json
+import sys
+import time
+
+from oslo_log import log as logging
+import webob
+import webob.exc
+
+from opsext import client_ip
+from opsext.exceptions import ConfigError
+from opsext.exceptions import StorageError
+from opsext import net
+from opsext.ratelimit import rules as rules_mod
+from opsext.ratelimit import storage
+from opsext.ratelimit.storage import base
+from opsext.ratelimit.storage import memory
+from opsext.ratelimit import window
+
+NAME = 'ratelimit'
+LOG = logging.getLogger(__name__)
+_TRUE = frozenset(('true', '1', 'yes', 'on', 't', 'y'))
+_FALSE = frozenset(('false', '0', 'no', 'off', 'f', 'n'))
+
+OPTIONS = {
+    'backend': 'memory://',
+    'timeout': '0.05',
+    'rules': '',
+    'exempt_cidrs': '',
+    'exempt_roles': '',
+    'trusted_proxies': '',
+    'forwarded_header': client_ip.X_FORWARDED_FOR,
+    'max_proxy_hops': '10',
+    'fail_closed': 'false',
+    'dry_run': 'false',
+    'x_ratelimit_headers': 'false',
+    'headers_on_success': 'true',
+    'warn_interval': '60',
+}
+_PREFIXES = ('rule_', 'override_', 'log_', 'set ')
+
+
+def _bool(conf, option):
+    value = str(conf.get(option, OPTIONS[option])).strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(NAME, option, value, 'not a boolean')
+
+
+def _number(conf, option, kind, low, high):
+    value = conf.get(option, OPTIONS[option])
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise ConfigError(NAME, option, value, 'not a number') from None
+    if not low <= number <= high:
+        raise ConfigError(NAME, option, value,
+                          'must be between %s and %s' % (low, high))
+    return number
+
+
+def _networks(conf, option):
+    value = conf.get(option, OPTIONS[option])
+    try:
+        return net.NetworkSet.from_string(value)
+    except net.AddressError as exc:
+        raise ConfigError(NAME, option, value, str(exc)) from None
+
+
+class Settings:
+    """Options of one filter stage, parsed and validated once."""
+
+    def __init__(self, conf: dict, local_keys=()) -> None:
+        unknown = [k for k in local_keys
+                   if k not in OPTIONS and not k.startswith(_PREFIXES)]
+        if unknown:
+            raise ConfigError(NAME, unknown[0], conf[unknown[0]],
+                              'unknown option')
+        self.timeout = _number(conf, 'timeout', float, 0.001, 5.0)
+        self.warn_interval = _number(conf, 'warn_interval', float, 1, 86400)
+        self.backend_uri = conf.get('backend', OPTIONS['backend'])
+        try:
+            self.backend = storage.from_uri(self.backend_uri, self.timeout)
+        except ValueError as exc:
+            raise ConfigError(NAME, 'backend', self.backend_uri,
+                              str(exc)) from None
+        self.rules = self._rules(conf)
+        self.exempt_cidrs = _networks(conf, 'exempt_cidrs')
+        self.exempt_roles = frozenset(
+            r.strip().lower() for r in conf.get(
+                'exempt_roles', '').replace(',', ' ').split())
+        header = conf.get('forwarded_header', OPTIONS['forwarded_header'])
+        if header.lower() not in client_ip.FORWARDED_HEADERS:
+            raise ConfigError(NAME, 'forwarded_header', header, 'must be '
+                              + ' or '.join(client_ip.FORWARDED_HEADERS))
+        self.resolver = client_ip.ClientAddressResolver(
+            _networks(conf, 'trusted_proxies'), header.lower(),
+            _number(conf, 'max_proxy_hops', int, 1, 100))
+        self.fail_closed = _bool(conf, 'fail_closed')
+        self.dry_run = _bool(conf, 'dry_run')
+        self.x_ratelimit_headers = _bool(conf, 'x_ratelimit_headers')
+        self.headers_on_success = _bool(conf, 'headers_on_success')
+
+    @staticmethod
+    def _rules(conf):
+        names = conf.get('rules', '').replace(',', ' ').split()
+        if not names:
+            raise ConfigError(NAME, 'rules', conf.get('rules', ''),
+                              'name at least one rule')
+        parsed = []
+        for name in names:
+            option = 'rule_' + name
+            if option not in conf:
+                raise ConfigError(NAME, option, None, 'rule %r is listed in '
+                                  'rules but not defined' % name)
+            try:
+                parsed.append(rules_mod.parse_rule(
+                    name, conf[option], conf.get('override_' + name, '')))
+            except ValueError as exc:
+                bad = ('override_' + name if 'override' in str(exc)
+                       else option)
+                raise ConfigError(NAME, bad, conf.get(bad), str(exc)) \
+                    from None
+        return tuple(parsed)
+
+
+class _Counters:
+    """Counters through Swift's statsd logger, or summed into the log."""
+
+    def __init__(self, swift_logger, interval):
+        self._swift = swift_logger
+        self._interval = interval
+        self._counts: dict = {}
+        self._next = time.monotonic() + interval
+
+    def increment(self, name):
+        if self._swift is not None:
+            self._swift.increment(name)
+            return
+        self._counts[name] = self._counts.get(name, 0) + 1
+        now = time.monotonic()
+        if now >= self._next:
+            self._next = now + self._interval
+            counts, self._counts = self._counts, {}
+            LOG.info('ratelimit counters for the last %ds: %s',
+                     self._interval, ', '.join(
+                         '%s=%d' % item for item in sorted(counts.items())))
+
+
+def _swift_logger(conf):
+    """Swift's logger (with statsd) when running inside a Swift proxy."""
+    if 'swift.common.utils' not in sys.modules:
+        return None
+    from swift.common import utils
+    return utils.get_logger(conf, log_route='opsext_ratelimit',
+                            statsd_tail_prefix='opsext_ratelimit')
+
+
+class RateLimitMiddleware:
+    """Count requests by rules; answer 429 once a rate is spent."""
+
+    def __init__(self, app, settings: Settings, logger=None) -> None:
+        self.app = app
+        self.settings = settings
+        self.logger = logger or LOG
+        self.counters = _Counters(
+            logger if hasattr(logger, 'increment') else None,
+            settings.warn_interval)
+        self._fallback = memory.MemoryStorage()
+        self._next_warning = 0.0
+
+    def __call__(self, environ, start_response):
+        settings = self.settings
+        facts = rules_mod.RequestFacts(environ, settings.resolver)
+        if self._exempt(facts):
+            return self.app(environ, start_response)
+        hits, plans = [], []
+        for rule in settings.rules:
+            matched = rule.match(facts)
+            if matched is None:
+                continue
+            key, rates = matched
+            for rate in rates:
+                hits.append(base.Hit('%s|%d' % (key, rate.window),
+                                     rate.window))
+                plans.append((rule, key, rate))
+        if not hits:
+            return self.app(environ, start_response)
+        counts = self._count(hits)
+        if counts is None:
+            return self._unavailable(environ, start_response)
+        decisions = [window.decide(count, plan[2])
+                     for count, plan in zip(counts, plans)]
+        limited = [(plan, decision) for plan, decision
+                   in zip(plans, decisions) if not decision.allowed]
+        if limited:
+            self._log_limited(facts, limited)
+            if not settings.dry_run:
+                self.counters.increment('limited')
+                return self._too_many(environ, start_response, plans,
+                                      decisions, limited)
+            self.counters.increment('dry_run_limited')
+        else:
+            self.counters.increment('allowed')
+        if not settings.headers_on_success:
+            return self.app(environ, start_response)
+        headers = self._headers(plans, decisions)
+
+        def add_headers(status, response_headers, exc_info=None):
+            return start_response(status, response_headers + headers,
+                                  exc_info)
+        return self.app(environ, add_headers)
+
+    def _exempt(self, facts):
+        settings = self.settings
+        if settings.exempt_cidrs:
+            address = facts.address()
+            if address is not None and address in settings.exempt_cidrs:
+                return True
+        return bool(settings.exempt_roles and
+                    settings.exempt_roles & facts.roles())
+
+    def _count(self, hits):
+        """Counts from the backend; on failure, local counts or None."""
+        try:
+            return self.settings.backend.hit(hits)
+        except Exception as exc:  # noqa: B902 (any failure fails open)
+            self.counters.increment('backend_errors')
+            now = time.monotonic()
+            if now >= self._next_warning:
+                self._next_warning = now + self.settings.warn_interval
+                self.logger.warning(
+                    'ratelimit backend %s failed (%s: %s); %s (this warning '
+                    'repeats at most every %ds)', self.settings.backend_uri,
+                    type(exc).__name__, exc,
+                    'answering 503 (fail_closed)' if self.settings.fail_closed
+                    else 'counting per worker in memory (fail open)',
+                    self.settings.warn_interval)
+            if not isinstance(exc, StorageError):
+                self.logger.exception('unexpected ratelimit backend error')
+            if self.settings.fail_closed:
+                return None
+            return self._fallback.hit(hits)
+
+    def _log_limited(self, facts, limited):
+        for (rule, key, rate), decision in limited:
+            self.logger.info(
+                '%s: rule %s rate %s exceeded for %s (%s %s); retry after '
+                '%ds', 'dry_run, would limit' if self.settings.dry_run
+                else 'limited', rule.name, rate, key, facts.request_method,
+                facts.path, decision.retry_after)
+
+    def _headers(self, plans, decisions):
+        policies = ','.join('"%s-%d";q=%d;w=%d' % (
+            rule.name, rate.window, rate.limit, rate.window)
+            for (rule, _key, rate) in plans)
+        index = min(range(len(decisions)),
+                    key=lambda i: (decisions[i].remaining,
+                                   -decisions[i].retry_after))
+        rule, _key, rate = plans[index]
+        decision = decisions[index]
+        headers = [('RateLimit-Policy', policies),
+                   ('RateLimit', '"%s-%d";r=%d;t=%d' % (
+                       rule.name, rate.window, decision.remaining,
+                       decision.retry_after or decision.reset))]
+        if self.settings.x_ratelimit_headers:
+            headers += [('X-RateLimit-Limit', str(rate.limit)),
+                        ('X-RateLimit-Remaining', str(decision.remaining)),
+                        ('X-RateLimit-Reset', str(
+                            decision.retry_after or decision.reset))]
+        return headers
+
+    def _too_many(self, environ, start_response, plans, decisions, limited):
+        retry_after = max(d.retry_after for _plan, d in limited)
+        (rule, _key, rate), _decision = max(limited,
+                                            key=lambda i: i[1].retry_after)
+        message = ('Rate limit exceeded: rule %s allows %s. Retry after %d '
+                   'seconds.' % (rule.name, rate, retry_after))
+        resp = self._error(environ, webob.exc.HTTPTooManyRequests, message,
+                           retry_after)
+        resp.headers.extend(self._headers(plans, decisions))
+        return resp(environ, start_response)
+
+    def _unavailable(self, environ, start_response):
+        resp = self._error(environ, webob.exc.HTTPServiceUnavailable,
+                           'Rate limiting is unavailable; retry later.', 1)
+        return resp(environ, start_response)
+
+    @staticmethod
+    def _error(environ, kind, message, retry_after):
+        offers = webob.Request(environ).accept.acceptable_offers(
+            ['text/plain', 'application/json'])
+        resp = webob.Response(status=kind.code)
+        resp.headers['Retry-After'] = str(retry_after)
+        if offers and offers[0][0] == 'application/json':
+            resp.content_type = 'application/json'
+            resp.charset = None
+            resp.body = json.dumps({'error': {
+                'code': kind.code, 'title': kind.title, 'message': message,
+                'retry_after': retry_after}}).encode()
+        else:
+            resp.content_type = 'text/plain'
+            resp.text = message + '\n'
+        return resp
+
+
+def filter_factory(global_conf, **local_conf):
+    """paste.deploy entry point: validate options and return the filter."""
+    conf = dict(global_conf)
+    conf.update(local_conf)
+    settings = Settings(conf, local_conf)
+    logger = _swift_logger(conf)
+
+    def ratelimit_filter(app):
+        return RateLimitMiddleware(app, settings, logger)
+    return ratelimit_filter
