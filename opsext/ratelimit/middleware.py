@@ -77,7 +77,7 @@ OPTIONS = {
     'headers_on_success': 'true',
     'warn_interval': '60',
 }
-_PREFIXES = ('rule_', 'override_', 'log_', 'set ')
+_PREFIXES = ('rule_', 'override_', 'log_', 'set ', '__')
 
 
 def _bool(conf, option):
@@ -208,50 +208,81 @@ class RateLimitMiddleware:
         self.counters = _Counters(
             logger if hasattr(logger, 'increment') else None,
             settings.warn_interval)
+        # The time for backends without a clock of their own; tests set it.
+        self.clock = time.time
         self._fallback = memory.MemoryStorage()
         self._next_warning = 0.0
 
     def __call__(self, environ, start_response):
-        settings = self.settings
-        facts = rules_mod.RequestFacts(environ, settings.resolver)
+        facts = rules_mod.RequestFacts(environ, self.settings.resolver)
         if self._exempt(facts):
             return self.app(environ, start_response)
-        hits, plans = [], []
-        for rule in settings.rules:
+        now_plans, later_plans = self._plans(
+            facts, defer='swift.authorize' in environ)
+        headers: list = []
+        if now_plans:
+            denied = self._check(environ, facts, now_plans, headers)
+            if denied is not None:
+                return denied(environ, start_response)
+        if later_plans:
+            environ['swift.authorize'] = _CountWhenAuthorized(
+                self, facts, later_plans, headers, environ['swift.authorize'])
+        if not (now_plans or later_plans) or \
+                not self.settings.headers_on_success:
+            return self.app(environ, start_response)
+
+        def add_headers(status, response_headers, exc_info=None):
+            # Filled by now, or by a check made when Swift authorized.
+            return start_response(status, response_headers + [
+                h for h in headers if h[0] not in dict(response_headers)],
+                exc_info)
+        return self.app(environ, add_headers)
+
+    def _plans(self, facts, defer):
+        """(rule, key, rate) to count now, and to count once authorized.
+
+        In Swift, tempauth and keystoneauth refuse a request only when the
+        proxy calls ``swift.authorize``, after this filter has run; a rule
+        keyed on the account or container of the path is counted then, so
+        that requests auth refuses never spend an account's budget.
+        """
+        now, later = [], []
+        for rule in self.settings.rules:
             matched = rule.match(facts)
             if matched is None:
                 continue
             key, rates = matched
-            for rate in rates:
-                hits.append(base.Hit('%s|%d' % (key, rate.window),
-                                     rate.window))
-                plans.append((rule, key, rate))
-        if not hits:
-            return self.app(environ, start_response)
+            plans = later if defer and rule.needs_authorization else now
+            plans.extend((rule, key, rate) for rate in rates)
+        return now, later
+
+    def _check(self, environ, facts, plans, headers):
+        """Count the plans; return a response to refuse with, or None.
+
+        The rate-limit headers for the response are appended to
+        ``headers``.
+        """
+        hits = [base.Hit('%s|%d' % (key, rate.window), rate.window)
+                for _rule, key, rate in plans]
         counts = self._count(hits)
         if counts is None:
-            return self._unavailable(environ, start_response)
+            return self._error(environ, webob.exc.HTTPServiceUnavailable,
+                               'Rate limiting is unavailable; retry later.',
+                               1)
         decisions = [window.decide(count, plan[2])
                      for count, plan in zip(counts, plans)]
+        headers.extend(self._headers(plans, decisions))
         limited = [(plan, decision) for plan, decision
                    in zip(plans, decisions) if not decision.allowed]
-        if limited:
-            self._log_limited(facts, limited)
-            if not settings.dry_run:
-                self.counters.increment('limited')
-                return self._too_many(environ, start_response, plans,
-                                      decisions, limited)
-            self.counters.increment('dry_run_limited')
-        else:
+        if not limited:
             self.counters.increment('allowed')
-        if not settings.headers_on_success:
-            return self.app(environ, start_response)
-        headers = self._headers(plans, decisions)
-
-        def add_headers(status, response_headers, exc_info=None):
-            return start_response(status, response_headers + headers,
-                                  exc_info)
-        return self.app(environ, add_headers)
+            return None
+        self._log_limited(facts, limited)
+        if self.settings.dry_run:
+            self.counters.increment('dry_run_limited')
+            return None
+        self.counters.increment('limited')
+        return self._too_many(environ, headers, limited)
 
     def _exempt(self, facts):
         settings = self.settings
@@ -264,8 +295,9 @@ class RateLimitMiddleware:
 
     def _count(self, hits):
         """Counts from the backend; on failure, local counts or None."""
+        now = self.clock()
         try:
-            return self.settings.backend.hit(hits)
+            return self.settings.backend.hit(hits, now)
         except Exception as exc:  # noqa: B902 (any failure fails open)
             self.counters.increment('backend_errors')
             now = time.monotonic()
@@ -282,7 +314,7 @@ class RateLimitMiddleware:
                 self.logger.exception('unexpected ratelimit backend error')
             if self.settings.fail_closed:
                 return None
-            return self._fallback.hit(hits)
+            return self._fallback.hit(hits, now)
 
     def _log_limited(self, facts, limited):
         for (rule, key, rate), decision in limited:
@@ -312,7 +344,7 @@ class RateLimitMiddleware:
                             decision.retry_after or decision.reset))]
         return headers
 
-    def _too_many(self, environ, start_response, plans, decisions, limited):
+    def _too_many(self, environ, headers, limited):
         retry_after = max(d.retry_after for _plan, d in limited)
         (rule, _key, rate), _decision = max(limited,
                                             key=lambda i: i[1].retry_after)
@@ -320,13 +352,8 @@ class RateLimitMiddleware:
                    'seconds.' % (rule.name, rate, retry_after))
         resp = self._error(environ, webob.exc.HTTPTooManyRequests, message,
                            retry_after)
-        resp.headers.extend(self._headers(plans, decisions))
-        return resp(environ, start_response)
-
-    def _unavailable(self, environ, start_response):
-        resp = self._error(environ, webob.exc.HTTPServiceUnavailable,
-                           'Rate limiting is unavailable; retry later.', 1)
-        return resp(environ, start_response)
+        resp.headers.extend(headers)
+        return resp
 
     @staticmethod
     def _error(environ, kind, message, retry_after):
@@ -344,6 +371,38 @@ class RateLimitMiddleware:
             resp.content_type = 'text/plain'
             resp.text = message + '\n'
         return resp
+
+
+class _CountWhenAuthorized:
+    """``swift.authorize`` that counts the deferred rules once allowed.
+
+    Counted once, for the request's own path; the sub-requests Swift makes
+    for it (copy, SLO segments...) are the same request. The proxy may ask
+    again for the same request (``delay_denial`` handlers): the answer is
+    the one given the first time.
+    """
+
+    _NOT_YET = object()
+
+    def __init__(self, owner, facts, plans, headers, wrapped):
+        self.owner = owner
+        self.facts = facts
+        self.plans = plans
+        self.headers = headers
+        self.wrapped = wrapped
+        self.result = self._NOT_YET
+
+    def __call__(self, req):
+        denied = self.wrapped(req) if self.wrapped is not None else None
+        environ = req.environ
+        if denied is not None or (
+                environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')
+                != self.facts.path):
+            return denied
+        if self.result is self._NOT_YET:
+            self.result = self.owner._check(environ, self.facts, self.plans,
+                                            self.headers)
+        return self.result
 
 
 def filter_factory(global_conf, **local_conf):

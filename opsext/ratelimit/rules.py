@@ -140,6 +140,11 @@ class Rule(NamedTuple):
     paths: tuple          # (pattern, compiled regex) pairs
     overrides: Mapping    # (part, value) -> rates
 
+    @property
+    def needs_authorization(self) -> bool:
+        """True when the key names a target that auth must vouch for."""
+        return 'account' in self.key or 'container' in self.key
+
     def match(self, facts: RequestFacts) -> Optional[tuple]:
         """(counter key, rates) for a request the rule counts, else None."""
         methods = self.methods

@@ -36,7 +36,8 @@ def make(clock):
         conf.setdefault('rules', 'per_ip')
         conf.setdefault('rule_per_ip', 'rates=3/minute key=ip')
         filt = middleware.filter_factory({}, **conf)(_app)
-        filt.settings.backend = memory.MemoryStorage(clock=clock)
+        filt.settings.backend = memory.MemoryStorage()
+        filt.clock = clock
         return filt
     return make
 

@@ -1,0 +1,194 @@
+"""The rate limiter inside a real Swift cluster.
+
+The filter sits right after tempauth; its counters live in a memcached of
+its own, shared by every proxy of a test.
+"""
+
+import concurrent.futures
+import io
+import uuid
+
+import pytest
+from swiftclient import client as swiftclient
+
+from opsext.testing.memcached import MemcachedServer
+from tests.functional.ratelimit.swift_proxies import extra_proxy
+
+SECTION = 'filter:opsext_ratelimit'
+LIMIT = 5
+
+
+@pytest.fixture(scope='session')
+def swift_rl_memcached():
+    with MemcachedServer() as server:
+        yield server
+
+
+@pytest.fixture(scope='session')
+def rl_cluster(swift_cluster_factory, swift_rl_memcached):
+    return swift_cluster_factory(
+        pipeline_filters=['opsext_ratelimit'],
+        filter_conf={'opsext_ratelimit': {
+            'use': 'egg:opsext#ratelimit',
+            'backend': 'memcached://' + swift_rl_memcached.address,
+            'rules': 'writes',
+            'rule_writes': 'rates=%d/hour key=account,container '
+                           'methods=PUT,POST,DELETE' % LIMIT,
+            'x_ratelimit_headers': 'true',
+        }})
+
+
+@pytest.fixture(scope='session')
+def auth(rl_cluster):
+    storage_url, token = rl_cluster.get_token()
+    return storage_url.split(rl_cluster.proxy_url, 1)[1], {
+        'X-Auth-Token': token}
+
+
+def _container(rl_cluster, auth):
+    """A fresh container; creating it is the first counted write."""
+    account_path, headers = auth
+    path = '%s/rl-%s' % (account_path, uuid.uuid4().hex[:10])
+    assert rl_cluster.request('PUT', path, headers)[0] == 201
+    return path
+
+
+def test_swift_client_gets_429_with_headers(rl_cluster, auth):
+    path = _container(rl_cluster, auth)
+    statuses = [rl_cluster.request('PUT', '%s/o%d' % (path, i), auth[1],
+                                   b'x')[0] for i in range(LIMIT)]
+    assert statuses == [201] * (LIMIT - 1) + [429]
+    status, headers, body = rl_cluster.request('PUT', path + '/late',
+                                               auth[1], b'x')
+    assert status == 429
+    assert int(headers['Retry-After']) > 0
+    assert headers['RateLimit-Policy'] == '"writes-3600";q=%d;w=3600' % LIMIT
+    assert headers['RateLimit'].startswith('"writes-3600";r=0;t=')
+    assert headers['X-RateLimit-Limit'] == str(LIMIT)
+    assert b'Rate limit exceeded' in body
+    assert rl_cluster.request('HEAD', path + '/late', auth[1])[0] == 404
+
+
+def test_swift_success_carries_remaining(rl_cluster, auth):
+    path = _container(rl_cluster, auth)
+    status, headers, _ = rl_cluster.request('PUT', path + '/o', auth[1],
+                                            b'x')
+    assert status == 201
+    assert headers['RateLimit'].startswith('"writes-3600";r=%d;'
+                                           % (LIMIT - 2))
+
+
+def test_swift_reads_are_not_counted(rl_cluster, auth):
+    path = _container(rl_cluster, auth)
+    for _ in range(LIMIT * 2):
+        assert rl_cluster.request('GET', path, auth[1])[0] in (200, 204)
+    assert rl_cluster.request('PUT', path + '/o', auth[1], b'x')[0] == 201
+
+
+def _swiftclient(rl_cluster, **kwargs):
+    return swiftclient.Connection(authurl=rl_cluster.auth_url,
+                                  user='test:tester', key='testing',
+                                  **kwargs)
+
+
+def test_swiftclient_without_retries_raises_429(rl_cluster, auth):
+    container = _container(rl_cluster, auth).rsplit('/', 1)[1]
+    conn = _swiftclient(rl_cluster, retries=0)
+    for i in range(LIMIT - 1):
+        conn.put_object(container, 'o%d' % i, b'x')
+    with pytest.raises(swiftclient.ClientException) as info:
+        conn.put_object(container, 'over', b'x')
+    assert info.value.http_status == 429
+    assert int(info.value.http_response_headers['Retry-After']) > 0
+
+
+def test_swiftclient_retries_429_on_its_own_backoff(rl_cluster, auth):
+    # python-swiftclient retries 429 (retry_on_ratelimit) with its own
+    # exponential backoff, ignoring Retry-After; every retry is counted and
+    # refused too, and it gives up after `retries`.
+    container = _container(rl_cluster, auth).rsplit('/', 1)[1]
+    conn = _swiftclient(rl_cluster, retries=2, starting_backoff=0.01)
+    for i in range(LIMIT - 1):
+        conn.put_object(container, 'o%d' % i, b'x')
+    with pytest.raises(swiftclient.ClientException) as info:
+        # A seekable body, so that swiftclient can send it again.
+        conn.put_object(container, 'over', io.BytesIO(b'x'))
+    assert info.value.http_status == 429
+    assert conn.attempts == 3
+
+
+def test_swiftclient_retry_on_ratelimit_off(rl_cluster, auth):
+    container = _container(rl_cluster, auth).rsplit('/', 1)[1]
+    conn = _swiftclient(rl_cluster, retries=5, retry_on_ratelimit=False)
+    for i in range(LIMIT - 1):
+        conn.put_object(container, 'o%d' % i, b'x')
+    with pytest.raises(swiftclient.ClientException):
+        conn.put_object(container, 'over', b'x')
+    assert conn.attempts == 1
+
+
+def test_unauthenticated_requests_cannot_spend_account_writes(rl_cluster,
+                                                              auth):
+    # tempauth refuses a request without a token only when the proxy calls
+    # swift.authorize, after this filter ran: account and container rules
+    # are counted then, so only requests auth lets through spend them.
+    path = _container(rl_cluster, auth)
+    for _ in range(LIMIT * 2):
+        assert rl_cluster.request('PUT', path + '/x', {}, b'x')[0] == 401
+    assert rl_cluster.request('PUT', path + '/o', auth[1], b'x')[0] == 201
+
+
+def test_other_accounts_user_cannot_spend_account_writes(rl_cluster, auth):
+    path = _container(rl_cluster, auth)
+    _url, other = rl_cluster.get_token('test2:tester2', 'testing2')
+    for _ in range(LIMIT * 2):
+        status = rl_cluster.request('PUT', path + '/x',
+                                    {'X-Auth-Token': other}, b'x')[0]
+        assert status == 403
+    assert rl_cluster.request('PUT', path + '/o', auth[1], b'x')[0] == 201
+
+
+def _hammer(urls, path, headers, total):
+    """PUT ``total`` objects, spread over the proxies and 8 threads."""
+    def put(index):
+        import http.client
+        import urllib.parse
+        parsed = urllib.parse.urlparse(urls[index % len(urls)])
+        conn = http.client.HTTPConnection(parsed.hostname, parsed.port,
+                                          timeout=30)
+        try:
+            conn.request('PUT', '%s/o%d' % (path, index), b'x', headers)
+            return conn.getresponse().status
+        finally:
+            conn.close()
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        return list(pool.map(put, range(total)))
+
+
+@pytest.mark.parametrize('backend', ['memcached', 'redis'])
+def test_two_proxies_share_one_limit_exactly(rl_cluster, auth, backend,
+                                             swift_rl_memcached, request):
+    if backend == 'memcached':
+        uri = 'memcached://' + swift_rl_memcached.address
+    else:
+        uri = request.getfixturevalue('swift_rl_redis').url
+    limit = 40
+    updates = {SECTION: {
+        'backend': uri,
+        'rule_writes': 'rates=%d/hour key=account,container '
+                       'methods=PUT' % limit}}
+    path = '%s/rl-%s' % (auth[0], uuid.uuid4().hex[:10])
+    with extra_proxy(rl_cluster, backend + '-a', updates) as url_a, \
+            extra_proxy(rl_cluster, backend + '-b', updates) as url_b:
+        # The container PUT is the first counted write.
+        assert rl_cluster.request('PUT', url_a + path, auth[1])[0] == 201
+        statuses = _hammer([url_a, url_b], path, auth[1], 120)
+    assert statuses.count(201) == limit - 1
+    assert statuses.count(429) == 120 - (limit - 1)
+
+
+@pytest.fixture(scope='session')
+def swift_rl_redis():
+    from opsext.testing.redis import RedisServer
+    with RedisServer() as server:
+        yield server
