@@ -40,7 +40,6 @@ warning is logged at most once per ``warn_interval``; with
 """
 
 import json
-import sys
 import time
 
 from oslo_log import log as logging
@@ -190,9 +189,7 @@ class _Counters:
 
 
 def _swift_logger(conf):
-    """Swift's logger (with statsd) when running inside a Swift proxy."""
-    if 'swift.common.utils' not in sys.modules:
-        return None
+    """Swift's logger, with its statsd client, for a Swift proxy."""
     from swift.common import utils
     return utils.get_logger(conf, log_route='opsext_ratelimit',
                             statsd_tail_prefix='opsext_ratelimit')
@@ -201,19 +198,33 @@ def _swift_logger(conf):
 class RateLimitMiddleware:
     """Count requests by rules; answer 429 once a rate is spent."""
 
-    def __init__(self, app, settings: Settings, logger=None) -> None:
+    def __init__(self, app, settings: Settings, conf=None) -> None:
         self.app = app
         self.settings = settings
-        self.logger = logger or LOG
-        self.counters = _Counters(
-            logger if hasattr(logger, 'increment') else None,
-            settings.warn_interval)
+        self._conf = conf or {}
+        self.logger = LOG
+        self.counters = _Counters(None, settings.warn_interval)
+        self._logging_chosen = False
         # The time for backends without a clock of their own; tests set it.
         self.clock = time.time
         self._fallback = memory.MemoryStorage()
         self._next_warning = 0.0
 
+    def _choose_logging(self, environ):
+        """Log and count through Swift's logger inside a Swift proxy.
+
+        Swift's catch_errors marks every request with ``swift.trans_id``;
+        elsewhere (nova-api, glance...) oslo.log is the way.
+        """
+        self._logging_chosen = True
+        if 'swift.trans_id' in environ:
+            self.logger = _swift_logger(self._conf)
+            self.counters = _Counters(self.logger,
+                                      self.settings.warn_interval)
+
     def __call__(self, environ, start_response):
+        if not self._logging_chosen:
+            self._choose_logging(environ)
         facts = rules_mod.RequestFacts(environ, self.settings.resolver)
         if self._exempt(facts):
             return self.app(environ, start_response)
@@ -410,8 +421,7 @@ def filter_factory(global_conf, **local_conf):
     conf = dict(global_conf)
     conf.update(local_conf)
     settings = Settings(conf, local_conf)
-    logger = _swift_logger(conf)
 
     def ratelimit_filter(app):
-        return RateLimitMiddleware(app, settings, logger)
+        return RateLimitMiddleware(app, settings, conf)
     return ratelimit_filter

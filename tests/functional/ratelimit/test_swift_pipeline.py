@@ -5,7 +5,9 @@ its own, shared by every proxy of a test.
 """
 
 import concurrent.futures
+import http.client
 import io
+import urllib.parse
 import uuid
 
 import pytest
@@ -148,19 +150,23 @@ def test_other_accounts_user_cannot_spend_account_writes(rl_cluster, auth):
     assert rl_cluster.request('PUT', path + '/o', auth[1], b'x')[0] == 201
 
 
+def _put(url, path, headers):
+    """One PUT to the proxy at ``url``; its status."""
+    parsed = urllib.parse.urlparse(url)
+    conn = http.client.HTTPConnection(parsed.hostname, parsed.port,
+                                      timeout=30)
+    try:
+        conn.request('PUT', path, b'x', headers)
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
 def _hammer(urls, path, headers, total):
     """PUT ``total`` objects, spread over the proxies and 8 threads."""
     def put(index):
-        import http.client
-        import urllib.parse
-        parsed = urllib.parse.urlparse(urls[index % len(urls)])
-        conn = http.client.HTTPConnection(parsed.hostname, parsed.port,
-                                          timeout=30)
-        try:
-            conn.request('PUT', '%s/o%d' % (path, index), b'x', headers)
-            return conn.getresponse().status
-        finally:
-            conn.close()
+        return _put(urls[index % len(urls)], '%s/o%d' % (path, index),
+                    headers)
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         return list(pool.map(put, range(total)))
 
@@ -181,7 +187,7 @@ def test_two_proxies_share_one_limit_exactly(rl_cluster, auth, backend,
     with extra_proxy(rl_cluster, backend + '-a', updates) as url_a, \
             extra_proxy(rl_cluster, backend + '-b', updates) as url_b:
         # The container PUT is the first counted write.
-        assert rl_cluster.request('PUT', url_a + path, auth[1])[0] == 201
+        assert _put(url_a, path, auth[1]) == 201
         statuses = _hammer([url_a, url_b], path, auth[1], 120)
     assert statuses.count(201) == limit - 1
     assert statuses.count(429) == 120 - (limit - 1)

@@ -51,10 +51,6 @@ def _statuses(filt, count, **kw):
     return [_get(filt, **kw).status_int for _ in range(count)]
 
 
-def test_limit_then_429(make):
-    assert _statuses(make(), 5) == [200, 200, 200, 429, 429]
-
-
 def test_429_has_retry_after_and_ratelimit_headers(make):
     filt = make()
     _statuses(filt, 3)
@@ -96,34 +92,6 @@ def test_plain_body_by_default(make):
     assert b'Rate limit exceeded' in resp.body
 
 
-def test_window_slides_with_time(make, clock):
-    filt = make()
-    clock.now = 60 * 1000  # the start of a window
-    assert _statuses(filt, 4) == [200, 200, 200, 429]
-    clock.now += 60 + 45  # previous window now weighs 1/4: 4 * 0.25 = 1
-    assert _statuses(filt, 3) == [200, 200, 429]
-
-
-def test_retry_after_is_honoured(make, clock):
-    filt = make()
-    clock.now = 60 * 1000
-    _statuses(filt, 3)
-    retry_after = int(_get(filt).headers['Retry-After'])
-    clock.now += retry_after
-    assert _get(filt).status_int == 200
-
-
-def test_keys_are_isolated(make):
-    filt = make()
-    _statuses(filt, 3)
-    assert _get(filt, addr='192.0.2.2').status_int == 200
-
-
-def test_multi_rule_most_restrictive_wins(make):
-    filt = make(rules='per_ip burst', rule_burst='rates=2/second key=ip')
-    assert _statuses(filt, 3) == [200, 200, 429]
-
-
 def test_multi_rate_rule(make, clock):
     filt = make(rule_per_ip='rates=2/second;3/minute key=ip')
     clock.now = 60 * 1000
@@ -132,33 +100,10 @@ def test_multi_rate_rule(make, clock):
     assert _statuses(filt, 2) == [429, 429]
 
 
-def test_exempt_cidr(make):
-    filt = make(exempt_cidrs='192.0.2.0/24')
-    assert _statuses(filt, 5) == [200] * 5
-
-
 def test_exempt_role_needs_confirmed_identity(make):
     filt = make(exempt_roles='admin')
     spoofed = {'X-Roles': 'admin', 'X-Identity-Status': 'Confirmed'}
     assert _statuses(filt, 4, headers=spoofed)[-1] == 429
-
-
-def test_exempt_role(make):
-    filt = make(exempt_roles='admin, service')
-    env = {'HTTP_X_IDENTITY_STATUS': 'Confirmed', 'HTTP_X_ROLES': 'admin',
-           'keystone.token_info': {}}
-    assert _statuses(filt, 5, environ=env) == [200] * 5
-
-
-def test_override_for_project(make):
-    filt = make(rules='proj', rule_proj='rates=1/minute key=project',
-                override_proj='project=big: 3/minute')
-
-    def env(project):
-        return {'HTTP_X_IDENTITY_STATUS': 'Confirmed', 'HTTP_X_PROJECT_ID':
-                project, 'keystone.token_info': {}}
-    assert _statuses(filt, 2, environ=env('small')) == [200, 429]
-    assert _statuses(filt, 4, environ=env('big')) == [200, 200, 200, 429]
 
 
 def test_unmatched_requests_pass_uncounted(make):
