@@ -2,6 +2,11 @@
 
 An ``ip`` stage before auth protects auth itself; a ``project`` stage
 after auth counts what auth confirmed.
+
+nova's file maps URL prefixes to pipelines with ``egg:Paste#urlmap``; the
+pipeline is loaded by name here instead, because the Swift tests in the same
+process import ``swift.common.wsgi``, which patches paste.deploy to add
+``__name__`` to every section, and urlmap then maps ``__name__`` to itself.
 """
 
 import os
@@ -11,10 +16,6 @@ import pytest
 import webob
 
 PASTE_INI = """
-[composite:compute]
-use = egg:Paste#urlmap
-/v2.1: api_v21
-
 [pipeline:api_v21]
 pipeline = ratelimit_ip authtoken ratelimit_project api
 
@@ -56,7 +57,7 @@ def api(request, tmp_path):
     with open(path, 'w') as fp:
         fp.write(PASTE_INI % {'backend': backend, 'ip_limit': 6,
                               'project_limit': 3})
-    return deploy.loadapp('config:' + path, name='compute')
+    return deploy.loadapp('config:' + path, name='api_v21')
 
 
 _counter = iter(range(1, 250))
