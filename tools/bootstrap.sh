@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what opsext's demo and tests need on a fresh Debian machine:
-# memcached (apt, when root) and a virtualenv in .venv with tox and opsext.
+# memcached and redis-server (apt, when root) and a virtualenv in .venv with
+# tox and opsext.
 # Sourced by tools/demo.sh and tools/test.sh; safe to run again.
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -8,6 +9,8 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 missing=()
 command -v memcached >/dev/null 2>&1 || [ -x /usr/bin/memcached ] ||
     missing+=(memcached)
+command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] ||
+    missing+=(redis-server)
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
         echo "bootstrap: apt-get install ${missing[*]}"

@@ -17,6 +17,9 @@ Usage::
     with MemcachedServer() as memcached:
         conf = {'memcache_servers': memcached.address}
 
+A server can be paused (SIGSTOP) and resumed, killed, and started again on
+the same port, for tests of what clients do when it hangs or dies.
+
 Each server is private to its user, so tests never see entries left behind
 by another run (stale Swift account info in a shared memcached makes
 account autocreate fail).  A missing ``memcached`` binary is an error, never
@@ -26,6 +29,7 @@ a reason to skip: install it with ``apt-get install memcached``.
 import logging
 import os
 import shutil
+import signal
 import socket
 import tempfile
 import time
@@ -72,6 +76,7 @@ class MemcachedServer(object):
         self._log_path = log_path
         self._own_log = False
         self._process: Optional[process.ManagedProcess] = None
+        self._paused = False
 
     @property
     def address(self) -> str:
@@ -84,8 +89,16 @@ class MemcachedServer(object):
     def log_path(self) -> Optional[str]:
         return self._log_path
 
+    @property
+    def pid(self) -> Optional[int]:
+        """The process id while running, else None."""
+        return self._process.pid if self._process is not None else None
+
     def start(self) -> 'MemcachedServer':
-        """Start memcached and wait until it answers ``version``."""
+        """Start memcached and wait until it answers ``version``.
+
+        A server that was stopped starts again on the same port.
+        """
         if self._process is not None:
             raise RuntimeError('memcached was already started')
         path = find_memcached(self.binary)
@@ -172,9 +185,36 @@ class MemcachedServer(object):
         if reply != b'OK':
             raise RuntimeError('memcached flush_all answered %r' % reply)
 
+    def pause(self) -> None:
+        """Freeze memcached (SIGSTOP): connections hang, nothing answers."""
+        self._signal(signal.SIGSTOP)
+        self._paused = True
+        _wait_stopped(self._process.pid, True)
+
+    def resume(self) -> None:
+        """Let a paused memcached run again (SIGCONT)."""
+        self._signal(signal.SIGCONT)
+        self._paused = False
+        _wait_stopped(self._process.pid, False)
+
+    def kill(self) -> None:
+        """Kill memcached at once (SIGKILL); start() brings it back."""
+        self._signal(signal.SIGKILL)
+        self._process.wait_or_kill(5.0)
+        self._process = None
+        self._paused = False
+
+    def _signal(self, signum: int) -> None:
+        if self._process is None or not self._process.running():
+            raise RuntimeError('memcached is not running')
+        os.kill(self._process.pid, signum)
+
     def terminate(self) -> None:
         """Ask memcached to exit (SIGTERM) without waiting; see stop()."""
         if self._process is not None:
+            if self._paused and self._process.running():
+                # A stopped process acts on SIGTERM only once continued.
+                self.resume()
             self._process.terminate()
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -184,8 +224,10 @@ class MemcachedServer(object):
         once a second); :meth:`terminate` first lets callers overlap that.
         """
         if self._process is not None:
-            self._process.stop(timeout)
+            self.terminate()
+            self._process.wait_or_kill(timeout)
             self._process = None
+            self._paused = False
         if self._own_log and self._log_path:
             try:
                 os.unlink(self._log_path)
@@ -199,6 +241,34 @@ class MemcachedServer(object):
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def _wait_stopped(pid: int, stopped: bool, timeout: float = 5.0) -> None:
+    """Wait until every thread of ``pid`` is (or no longer is) stopped.
+
+    A signal is delivered asynchronously: right after ``kill(SIGSTOP)`` the
+    server may still answer a request. Linux only; elsewhere, no wait.
+    """
+    task_dir = '/proc/%d/task' % pid
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            tids = os.listdir(task_dir)
+        except OSError:
+            return
+        states = []
+        for tid in tids:
+            try:
+                with open(os.path.join(task_dir, tid, 'stat')) as stat:
+                    # "pid (comm) state ...", and comm may hold spaces.
+                    states.append(stat.read().rpartition(')')[2].split()[0])
+            except OSError:
+                continue  # that thread has just exited
+        if all((state in 'Tt') == stopped for state in states):
+            return
+        time.sleep(0.001)
+    raise RuntimeError('process %d did not %s within %.0f s'
+                       % (pid, 'stop' if stopped else 'continue', timeout))
 
 
 class _PortInUse(Exception):
