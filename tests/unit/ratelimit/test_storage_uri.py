@@ -1,0 +1,158 @@
+"""Storage URIs: what each backend accepts, and errors naming the problem.
+
+Building a shared backend connects to nothing, so no server is needed.
+"""
+
+import pytest
+
+from opsext.ratelimit import storage
+from opsext.ratelimit.storage import memcached
+from opsext.ratelimit.storage import memory
+from opsext.ratelimit.storage import redis
+
+
+def test_memory_uri():
+    assert isinstance(storage.from_uri('memory://'), memory.MemoryStorage)
+
+
+def test_unknown_scheme_names_the_known_ones():
+    with pytest.raises(ValueError, match=r"unknown scheme 'mongodb'.*"
+                                         r"memory://, memcached://, redis://"):
+        storage.from_uri('mongodb://127.0.0.1:27017')
+
+
+# memcached://
+
+def test_memcached_uri_gives_servers_in_order():
+    backend = storage.from_uri(
+        'memcached://10.0.0.2:11211,10.0.0.1:11212,[::1]:11213',
+        timeout=0.2)
+    assert isinstance(backend, memcached.MemcachedStorage)
+    assert [s.name for s in backend.servers] == [
+        '10.0.0.2:11211', '10.0.0.1:11212', '[::1]:11213']
+    assert backend.timeout == 0.2
+    assert backend.server_clock is False
+
+
+def test_memcached_uri_scheme_is_case_insensitive_and_allows_a_slash():
+    assert memcached.parse_uri('MEMCACHED://cache.example:11211/') == [
+        ('cache.example', 11211)]
+
+
+@pytest.mark.parametrize('uri, problem', [
+    ('memcached://', 'empty server address'),
+    ('memcached://,', 'empty server address'),
+    ('memcached://h1:11211,', 'empty server address'),
+    ('memcached://h1:11211,,h2:11211', 'empty server address'),
+    ('memcached://h1', "server 'h1' has no port"),
+    ('memcached://h1:', "bad port ''"),
+    ('memcached://h1:0', "bad port '0'"),
+    ('memcached://h1:65536', "bad port '65536'"),
+    ('memcached://h1:-1', "bad port '-1'"),
+    ('memcached://h1:11211x', "bad port '11211x'"),
+    ('memcached://h1:\u0661\u0662', "bad port"),
+    ('memcached://:11211', "bad host ''"),
+    ('memcached://::1:11211', 'IPv6 server .* needs brackets'),
+    ('memcached://[::1]', 'has no port'),
+    ('memcached://h1:11211/0', 'no path allowed'),
+    ('memcached://h1:11211?timeout=1', 'no query allowed'),
+    ('memcached://h1:11211#x', 'no fragment allowed'),
+    ('memcached://user:pw@h1:11211', 'no credentials allowed'),
+    ('memcached://h1:11211,h1:11211', 'server h1:11211 is listed twice'),
+    ('memcache://h1:11211', 'must begin with memcached://'),
+    ('h1:11211', 'must begin with memcached://'),
+])
+def test_memcached_uri_errors_name_the_problem(uri, problem):
+    with pytest.raises(ValueError, match=problem) as caught:
+        memcached.MemcachedStorage.from_uri(uri)
+    assert repr(uri) in str(caught.value)
+
+
+@pytest.mark.parametrize('option, value', [
+    ('timeout', 0), ('timeout', -1), ('retry_interval', -0.5)])
+def test_memcached_bad_timeouts(option, value):
+    with pytest.raises(ValueError, match=option):
+        memcached.MemcachedStorage([('127.0.0.1', 11211)], **{option: value})
+
+
+def test_memcached_needs_a_server():
+    with pytest.raises(ValueError, match='no server'):
+        memcached.MemcachedStorage([])
+
+
+def test_memcached_counter_names_are_safe_for_memcached():
+    for key in ('a b', 'x' * 5000, 'new\nline\r\n', 'nul\x00', '\u2603'):
+        name = memcached.counter_name(key, 28333333)
+        assert len(name) < 250
+        assert name.isascii() and name.isprintable() and ' ' not in name
+    assert memcached.counter_name('a', 1) != memcached.counter_name('b', 1)
+    assert memcached.counter_name('a', 1) != memcached.counter_name('a', 2)
+
+
+# redis://
+
+def test_redis_uri_defaults():
+    assert redis.parse_uri('redis://127.0.0.1') == {
+        'host': '127.0.0.1', 'port': 6379, 'password': None,
+        'username': None}
+    backend = storage.from_uri('redis://127.0.0.1:6380', timeout=0.3)
+    assert isinstance(backend, redis.RedisStorage)
+    assert backend.server_clock is True
+    assert backend.timeout == 0.3
+    assert backend.address == '127.0.0.1:6380'
+
+
+def test_redis_uri_with_everything():
+    assert redis.parse_uri(
+        'redis://:s%40cret@[::1]:6380/3?clock=client') == {
+            'host': '::1', 'port': 6380, 'password': 's@cret',
+            'username': None, 'db': 3, 'clock': 'client'}
+    assert redis.parse_uri('redis://me:pw@h/0?clock=server') == {
+        'host': 'h', 'port': 6379, 'password': 'pw', 'username': 'me',
+        'db': 0, 'clock': 'server'}
+
+
+def test_redis_client_clock_is_not_a_server_clock():
+    backend = storage.from_uri('redis://127.0.0.1:6380?clock=client')
+    assert backend.server_clock is False
+
+
+@pytest.mark.parametrize('uri, problem', [
+    ('redis://', 'no host'),
+    ('redis://:6379', 'no host'),
+    ('redis://h:0', 'bad port 0'),
+    ('redis://h:65536', 'out of range'),
+    ('redis://h:port', 'Port could not be cast'),
+    ('redis://h1:6379,h2:6379', 'one server only'),
+    ('redis://h:6379/x', "bad database 'x'"),
+    ('redis://h:6379/-1', "bad database '-1'"),
+    ('redis://h:6379/0/1', "bad database '0/1'"),
+    ('redis://h:6379?clock=ntp', "bad clock 'ntp'"),
+    ('redis://h:6379?clock=', "bad clock ''"),
+    ('redis://h:6379?db=1', "unknown option 'db'"),
+    ('redis://h:6379?clock', 'bad query'),
+    ('redis://h:6379#x', 'a fragment is not supported'),
+    ('rediss://h:6379', 'must begin with redis://'),
+    ('unix:///run/redis.sock', 'must begin with redis://'),
+])
+def test_redis_uri_errors_name_the_problem(uri, problem):
+    with pytest.raises(ValueError, match=problem) as caught:
+        redis.RedisStorage.from_uri(uri)
+    assert repr(uri) in str(caught.value)
+
+
+@pytest.mark.parametrize('option, value', [
+    ('timeout', 0), ('retry_interval', -1), ('clock', 'local')])
+def test_redis_bad_options(option, value):
+    with pytest.raises(ValueError, match=option):
+        redis.RedisStorage('127.0.0.1', **{option: value})
+
+
+def test_redis_counter_names_share_a_cluster_hash_tag():
+    # Both counters of a key hash on the whole key, whatever it holds.
+    for key in ('a', '}', '}x{', 'a}b', '%7D', '{tag}'):
+        current = redis.counter_name(key, 10)
+        previous = redis.counter_name(key, 9)
+        tag = current[current.index('{') + 1:current.index('}')]
+        assert tag and previous.startswith('opsext:{%s}:' % tag)
+    assert redis.counter_name('}', 1) != redis.counter_name('%7D', 1)
