@@ -76,6 +76,8 @@ OPTIONS = {
     'headers_on_success': 'true',
     'warn_interval': '60',
 }
+#: ``backend = swift.cache``: the memcached servers of Swift's cache filter.
+SWIFT_CACHE = 'swift.cache'
 _PREFIXES = ('rule_', 'override_', 'log_', 'set ', '__')
 
 
@@ -119,12 +121,15 @@ class Settings:
                               'unknown option')
         self.timeout = _number(conf, 'timeout', float, 0.001, 5.0)
         self.warn_interval = _number(conf, 'warn_interval', float, 1, 86400)
-        self.backend_uri = conf.get('backend', OPTIONS['backend'])
-        try:
-            self.backend = storage.from_uri(self.backend_uri, self.timeout)
-        except ValueError as exc:
-            raise ConfigError(NAME, 'backend', self.backend_uri,
-                              str(exc)) from None
+        self.backend_uri = conf.get('backend', OPTIONS['backend']).strip()
+        self.backend = None
+        if self.backend_uri != SWIFT_CACHE:
+            try:
+                self.backend = storage.from_uri(self.backend_uri,
+                                                self.timeout)
+            except ValueError as exc:
+                raise ConfigError(NAME, 'backend', self.backend_uri,
+                                  str(exc)) from None
         self.rules = self._rules(conf)
         self.exempt_cidrs = _networks(conf, 'exempt_cidrs')
         self.exempt_roles = frozenset(
@@ -275,7 +280,7 @@ class RateLimitMiddleware:
         """
         hits = [base.Hit('%s|%d' % (key, rate.window), rate.window)
                 for _rule, key, rate in plans]
-        counts = self._count(hits)
+        counts = self._count(hits, environ)
         if counts is None:
             return self._error(environ, webob.exc.HTTPServiceUnavailable,
                                'Rate limiting is unavailable; retry later.',
@@ -304,11 +309,24 @@ class RateLimitMiddleware:
         return bool(settings.exempt_roles and
                     settings.exempt_roles & facts.roles())
 
-    def _count(self, hits):
+    def _swift_cache_backend(self, environ):
+        """Our memcached client on the servers of Swift's cache filter."""
+        cache = environ.get('swift.cache')
+        servers = getattr(cache, 'memcache_servers', None)
+        if not servers:
+            raise StorageError('backend = swift.cache needs the filter to '
+                               'the right of Swift\'s cache middleware')
+        self.settings.backend = storage.from_uri(
+            'memcached://' + ','.join(servers), self.settings.timeout)
+        return self.settings.backend
+
+    def _count(self, hits, environ):
         """Counts from the backend; on failure, local counts or None."""
         now = self.clock()
         try:
-            return self.settings.backend.hit(hits, now)
+            backend = self.settings.backend or self._swift_cache_backend(
+                environ)
+            return backend.hit(hits, now)
         except Exception as exc:  # noqa: B902 (any failure fails open)
             self.counters.increment('backend_errors')
             now = time.monotonic()

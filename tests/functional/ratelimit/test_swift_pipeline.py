@@ -171,13 +171,16 @@ def _hammer(urls, path, headers, total):
         return list(pool.map(put, range(total)))
 
 
-@pytest.mark.parametrize('backend', ['memcached', 'redis'])
+@pytest.mark.parametrize('backend', ['memcached', 'redis', 'swift.cache'])
 def test_two_proxies_share_one_limit_exactly(rl_cluster, auth, backend,
                                              swift_rl_memcached, request):
     if backend == 'memcached':
         uri = 'memcached://' + swift_rl_memcached.address
-    else:
+    elif backend == 'redis':
         uri = request.getfixturevalue('swift_rl_redis').url
+    else:
+        # The memcached servers of the proxies' own cache filter.
+        uri = 'swift.cache'
     limit = 40
     updates = {SECTION: {
         'backend': uri,

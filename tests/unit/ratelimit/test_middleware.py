@@ -143,6 +143,16 @@ def test_backend_failure_fails_open_to_local_limits(make, caplog):
     assert len(warnings) == 1
 
 
+def test_swift_cache_backend_outside_swift_fails_open_with_reason(
+        caplog):
+    filt = middleware.filter_factory(
+        {}, backend='swift.cache', rules='r',
+        rule_r='rates=1/minute key=ip')(_app)
+    with caplog.at_level(logging.WARNING):
+        assert _get(filt).status_int == 200
+    assert "right of Swift's cache middleware" in caplog.text
+
+
 def test_backend_failure_fail_closed_answers_503(make):
     filt = make(fail_closed='true')
     filt.settings.backend = _Broken()
