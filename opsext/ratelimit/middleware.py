@@ -324,8 +324,9 @@ class RateLimitMiddleware:
         """Counts from the backend; on failure, local counts or None."""
         now = self.clock()
         try:
-            backend = self.settings.backend or self._swift_cache_backend(
-                environ)
+            backend = self.settings.backend
+            if backend is None:
+                backend = self._swift_cache_backend(environ)
             return backend.hit(hits, now)
         except Exception as exc:  # noqa: B902 (any failure fails open)
             self.counters.increment('backend_errors')
