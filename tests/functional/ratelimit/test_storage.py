@@ -17,6 +17,7 @@ from opsext.ratelimit.storage import memcached
 from opsext.ratelimit.storage import redis
 from opsext.testing import ports
 from opsext.testing.memcached import MemcachedServer
+from opsext.testing.redis import RedisServer
 from tests.functional.ratelimit import conftest
 
 Hit = base.Hit
@@ -402,3 +403,12 @@ def test_garbage_answer_raises_and_drops_the_connection(name):
         storage.close()
     finally:
         server.close()
+
+
+@pytest.mark.parametrize('server_class, package', [
+    (MemcachedServer, 'memcached'), (RedisServer, 'redis-server')])
+def test_missing_server_binary_is_a_clear_error(server_class, package):
+    server = server_class(binary='opsext-no-such-server')
+    with pytest.raises(RuntimeError, match="'opsext-no-such-server' not "
+                       "found.*apt-get install %s" % package):
+        server.start()
