@@ -34,9 +34,8 @@ import argparse
 import ipaddress
 import random
 import sys
-import time
-import timeit
 
+import _common  # bench/_common.py, beside this script
 from swift.common import swob
 
 from opsext import net
@@ -51,11 +50,6 @@ def _random_networks(count, rng):
         address = rng.getrandbits(32) & ~((1 << (32 - prefix)) - 1)
         networks.add(ipaddress.IPv4Network((address, prefix)))
     return sorted(networks)
-
-
-def _per_call_us(func, number):
-    best = min(timeit.repeat(func, number=number, repeat=5))
-    return best / number * 1e6
 
 
 class _NoBackend:
@@ -108,9 +102,10 @@ def bench_decision(quick):
             return any(client in n for n in networks)
 
         netset = net.NetworkSet(networks)
-        decision = _per_call_us(decide, number)
-        matcher = _per_call_us(lambda: client in netset, number * 5)
-        naive = _per_call_us(scan, max(10, number // max(1, size // 10)))
+        decision = _common.per_call_us(decide, number)
+        matcher = _common.per_call_us(lambda: client in netset, number * 5)
+        naive = _common.per_call_us(
+            scan, max(10, number // max(1, size // 10)))
         rows.append((size, where, decision, matcher, naive))
     print('\n1. Decision cost (us per request; lower is better)')
     print('%8s %-15s %10s %10s %12s %10s' % (
@@ -122,53 +117,19 @@ def bench_decision(quick):
     return rows
 
 
-def _interleaved(apps, base, requests):
-    """Requests per second of each app, requests sent round-robin.
-
-    One request to each app in turn, so that whatever else the machine does
-    (the backend servers share its two cores) falls on all of them alike.
-    """
-    elapsed = [0.0] * len(apps)
-    for _ in range(requests):
-        for index, app in enumerate(apps):
-            req = swob.Request.blank(base['path'], environ={
-                'REMOTE_ADDR': '127.0.0.7'}, headers=base['headers'])
-            start = time.perf_counter()
-            resp = req.get_response(app)
-            body = resp.body
-            elapsed[index] += time.perf_counter() - start
-            if resp.status_int != 200 or body != b'x':
-                raise RuntimeError('unexpected %s' % resp.status)
-    return [requests / total for total in elapsed]
-
-
 def bench_pipeline(quick):
     requests = 300 if quick else 3000
     with SwiftCluster(pipeline_filters=['ip_whitelist'], filter_conf={
             'ip_whitelist': {'use': 'egg:opsext#ip_whitelist'}}) as cluster:
-        storage_url, token = cluster.get_token()
-        account_path = storage_url.split(cluster.proxy_url, 1)[1]
-        headers = {'X-Auth-Token': token}
-        for method, path, extra, body in (
-                ('PUT', '/bench', {}, b''),
-                ('PUT', '/bench/obj', {}, b'x'),
-                ('POST', '/bench', {
-                    'X-Container-Meta-Allow-Bench': '127.0.0.7'}, b'')):
-            status, _, _ = cluster.request(
-                method, account_path + path, dict(headers, **extra), body)
-            if status // 100 != 2:
-                raise RuntimeError('%s %s: %s' % (method, path, status))
+        base = _common.object_to_get(cluster, {
+            'X-Container-Meta-Allow-Bench': '127.0.0.7'})
         with_filter = cluster.load_proxy_app()
-        conf = open(cluster.proxy_conf_path).read().replace(
-            ' ip_whitelist ', ' ')
-        plain_path = cluster.proxy_conf_path + '.plain'
-        with open(plain_path, 'w') as fp:
-            fp.write(conf)
+        plain_path = _common.proxy_conf_variant(
+            cluster, 'plain', ' ip_whitelist ', ' ')
         plain = cluster.load_proxy_app(plain_path)
         control = cluster.load_proxy_app(plain_path)
-        base = {'path': account_path + '/bench/obj', 'headers': headers}
-        _interleaved([plain, control, with_filter], base, 50)
-        rps_plain, rps_control, rps_with = _interleaved(
+        _common.interleaved([plain, control, with_filter], base, 50)
+        rps_plain, rps_control, rps_with = _common.interleaved(
             [plain, control, with_filter], base, requests)
     print('\n2. Object GETs through the real proxy pipeline, info cached'
           ' (req/s, %d each, interleaved)' % requests)
