@@ -53,19 +53,16 @@ smallest window.
 
 import bisect
 import hashlib
-import os
 import socket
-import threading
 import time
 from typing import Optional, Sequence
 
 from opsext import exceptions
+from opsext.ratelimit.storage import _memcache_conn as _conn
 from opsext.ratelimit.storage import base
 
 _PREFIX = 'opsext:rl:'
 _POINTS_PER_SERVER = 100
-_MAX_IDLE = 16
-_MAX_LINE = 4096
 # memcached reads an expiry beyond 30 days as an absolute Unix time.
 _MAX_RELATIVE_TTL = 30 * 24 * 3600
 
@@ -78,162 +75,6 @@ def _md5(text: str) -> str:
 def counter_name(key: str, index: int) -> str:
     """The memcached name of ``key``'s counter for window ``index``."""
     return '%s%s:%d' % (_PREFIX, _md5(key), index)
-
-
-class _Garbage(Exception):
-    """An answer memcached does not give: the connection is dropped."""
-
-
-class _Connection(object):
-    """One socket to one server, with a read buffer."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self._buf = bytearray()
-
-    def stale(self) -> bool:
-        """True if the idle socket was closed or has unread bytes."""
-        if self._buf:
-            return True
-        try:
-            self.sock.settimeout(0.0)
-            # Returns b'' on EOF, or bytes nobody asked for: both stale.
-            self.sock.recv(1, socket.MSG_PEEK)
-            return True
-        except BlockingIOError:
-            return False
-        except OSError:
-            return True
-
-    def send(self, data: bytes, deadline: float) -> None:
-        self.sock.settimeout(_remaining(deadline))
-        self.sock.sendall(data)
-
-    def _fill(self, deadline: float) -> None:
-        chunk = None
-        left = deadline - time.monotonic()
-        if left > 0:
-            self.sock.settimeout(left)
-            try:
-                chunk = self.sock.recv(65536)
-            except socket.timeout:
-                pass
-        if chunk is None:
-            # Past the deadline, take what has arrived anyway: under load
-            # (or eventlet) the answer may have come in time while this
-            # thread waited for the CPU, not for the server.
-            self.sock.settimeout(0.0)
-            try:
-                chunk = self.sock.recv(65536)
-            except BlockingIOError:
-                raise socket.timeout('timed out') from None
-        if not chunk:
-            raise ConnectionResetError('connection closed by the server')
-        self._buf += chunk
-
-    def readline(self, deadline: float) -> bytes:
-        while True:
-            end = self._buf.find(b'\r\n')
-            if end >= 0:
-                line = bytes(self._buf[:end])
-                del self._buf[:end + 2]
-                return line
-            if len(self._buf) > _MAX_LINE:
-                raise _Garbage('line too long: %r...' % bytes(self._buf[:80]))
-            self._fill(deadline)
-
-    def read_exact(self, size: int, deadline: float) -> bytes:
-        while len(self._buf) < size:
-            self._fill(deadline)
-        data = bytes(self._buf[:size])
-        del self._buf[:size]
-        return data
-
-    def close(self) -> None:
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-
-def _remaining(deadline: float) -> float:
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise socket.timeout('timed out')
-    return left
-
-
-class _Server(object):
-    """A memcached server: its idle connections and whether it is down."""
-
-    def __init__(self, host: str, port: int, retry_interval: float) -> None:
-        self.host = host
-        self.port = port
-        self.name = _format_address(host, port)
-        self.retry_interval = retry_interval
-        self.down_until = 0.0
-        self.down_reason = ''
-        self._idle: list[_Connection] = []
-        self._lock = threading.Lock()
-        self._pid = os.getpid()
-
-    def check_up(self) -> None:
-        """Raise StorageError while down; let one caller probe after."""
-        if not self.down_until:
-            return
-        now = time.monotonic()
-        with self._lock:
-            if not self.down_until:
-                return
-            if now < self.down_until:
-                raise exceptions.StorageError(
-                    'memcached %s is marked down for %.2f s more after: %s'
-                    % (self.name, self.down_until - now, self.down_reason))
-            # This caller probes the server; until it answers, the others
-            # keep failing fast rather than all waiting for a timeout.
-            self.down_until = now + self.retry_interval
-
-    def mark_up(self) -> None:
-        if self.down_until:
-            self.down_until = 0.0
-
-    def mark_down(self, reason: str) -> None:
-        self.down_until = time.monotonic() + self.retry_interval
-        self.down_reason = reason
-        self.close()
-
-    def acquire(self, deadline: float) -> _Connection:
-        """An idle connection still open, or a new one."""
-        if self._pid != os.getpid():
-            # A forked worker must not share its parent's sockets (answers
-            # would go to whichever process reads first): close its copies.
-            self._pid = os.getpid()
-            self.close()
-        while True:
-            with self._lock:
-                conn = self._idle.pop() if self._idle else None
-            if conn is None:
-                break
-            if not conn.stale():
-                return conn
-            conn.close()
-        sock = socket.create_connection((self.host, self.port),
-                                        timeout=_remaining(deadline))
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return _Connection(sock)
-
-    def release(self, conn: _Connection) -> None:
-        with self._lock:
-            if len(self._idle) < _MAX_IDLE:
-                self._idle.append(conn)
-                return
-        conn.close()
-
-    def close(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
 
 
 class MemcachedStorage(base.Storage):
@@ -263,7 +104,7 @@ class MemcachedStorage(base.Storage):
         self.retry_interval = retry_interval
         self.servers = []
         for host, port in servers:
-            server = _Server(host, int(port), retry_interval)
+            server = _conn.Server(host, int(port), retry_interval)
             if any(s.name == server.name for s in self.servers):
                 raise ValueError('memcached: server %s listed twice'
                                  % server.name)
@@ -289,7 +130,7 @@ class MemcachedStorage(base.Storage):
         """The ``host:port`` of the server that holds ``key``'s counters."""
         return self._lookup(_md5(key)).name
 
-    def _lookup(self, digest: str) -> _Server:
+    def _lookup(self, digest: str) -> _conn.Server:
         if len(self.servers) == 1:
             return self.servers[0]
         pos = bisect.bisect(self._points, int(digest[:8], 16))
@@ -300,7 +141,7 @@ class MemcachedStorage(base.Storage):
         now = time.time() if now is None else now
         deadline = time.monotonic() + self.timeout
         # Per server: the positions of its hits and its request.
-        batches: dict[_Server, tuple[list, list]] = {}
+        batches: dict[_conn.Server, tuple[list, list]] = {}
         elapsed = []
         for position, (key, window) in enumerate(hits):
             digest = _md5(key)
@@ -340,7 +181,7 @@ class MemcachedStorage(base.Storage):
                             conn, current, previous, deadline)
                 except OSError as exc:
                     raise self._failed(server, exc) from exc
-                except _Garbage as exc:
+                except _conn.Garbage as exc:
                     raise exceptions.StorageError(
                         'memcached %s answered garbage: %s'
                         % (server.name, exc)) from exc
@@ -354,7 +195,7 @@ class MemcachedStorage(base.Storage):
         return [base.WindowCount(current, previous, elapsed[position])
                 for position, (current, previous) in enumerate(counts)]
 
-    def _failed(self, server: _Server,
+    def _failed(self, server: _conn.Server,
                 exc: OSError) -> exceptions.StorageError:
         """Mark ``server`` down; return the error to raise."""
         if isinstance(exc, socket.timeout):
@@ -371,16 +212,16 @@ class MemcachedStorage(base.Storage):
             server.close()
 
 
-def _read_counts(conn: _Connection, current: bytes, previous: bytes,
+def _read_counts(conn: _conn.Connection, current: bytes, previous: bytes,
                  deadline: float) -> tuple[int, int]:
     """Read the answers to one hit's ``add``, ``incr`` and ``get``."""
     line = conn.readline(deadline)
     if line != b'STORED' and line != b'NOT_STORED':
-        raise _Garbage('add %s: %r' % (current.decode(), line[:80]))
+        raise _conn.Garbage('add %s: %r' % (current.decode(), line[:80]))
     line = conn.readline(deadline)
     if not line.isdigit():
         # NOT_FOUND: evicted or flushed between our add and incr.
-        raise _Garbage('incr %s: %r' % (current.decode(), line[:80]))
+        raise _conn.Garbage('incr %s: %r' % (current.decode(), line[:80]))
     count = int(line)
     line = conn.readline(deadline)
     if line == b'END':
@@ -388,21 +229,18 @@ def _read_counts(conn: _Connection, current: bytes, previous: bytes,
     fields = line.split(b' ')
     if (len(fields) != 4 or fields[0] != b'VALUE' or fields[1] != previous
             or not fields[3].isdigit() or len(fields[3]) > 3):
-        raise _Garbage('get %s: %r' % (previous.decode(), line[:80]))
+        raise _conn.Garbage('get %s: %r' % (previous.decode(), line[:80]))
     data = conn.read_exact(int(fields[3]) + 2, deadline)
     # memcached pads a shrunk number with spaces.
     value = data[:-2].rstrip(b' ')
     if data[-2:] != b'\r\n' or not value.isdigit():
-        raise _Garbage('get %s: value %r' % (previous.decode(), data[:80]))
+        raise _conn.Garbage('get %s: value %r'
+                            % (previous.decode(), data[:80]))
     line = conn.readline(deadline)
     if line != b'END':
-        raise _Garbage('get %s: %r after the value'
-                       % (previous.decode(), line[:80]))
+        raise _conn.Garbage('get %s: %r after the value'
+                            % (previous.decode(), line[:80]))
     return count, int(value)
-
-
-def _format_address(host: str, port: int) -> str:
-    return '[%s]:%d' % (host, port) if ':' in host else '%s:%d' % (host, port)
 
 
 def parse_uri(uri: str) -> list[tuple[str, int]]:
@@ -426,7 +264,7 @@ def parse_uri(uri: str) -> list[tuple[str, int]]:
         host, port = _parse_address(item.strip(), uri)
         if (host, port) in servers:
             raise ValueError('memcached URI %r: server %s is listed twice'
-                             % (uri, _format_address(host, port)))
+                             % (uri, _conn.format_address(host, port)))
         servers.append((host, port))
     return servers
 
