@@ -214,6 +214,7 @@ class RateLimitMiddleware:
         self.clock = time.time
         self._fallback = memory.MemoryStorage()
         self._next_warning = 0.0
+        self._policies: dict = {}
 
     def _choose_logging(self, environ):
         """Log and count through Swift's logger inside a Swift proxy.
@@ -354,10 +355,21 @@ class RateLimitMiddleware:
                 else 'limited', rule.name, rate, key, facts.request_method,
                 facts.path, decision.retry_after)
 
+    def _policy_header(self, plans):
+        """``RateLimit-Policy`` for a set of rates, built once per set."""
+        signature = tuple((rule.name, rate) for rule, _key, rate in plans)
+        policies = self._policies.get(signature)
+        if policies is None:
+            if len(self._policies) > 1024:  # overrides: bounded anyway
+                self._policies.clear()
+            policies = self._policies[signature] = ','.join(
+                '"%s-%d";q=%d;w=%d' % (name, rate.window, rate.limit,
+                                       rate.window)
+                for name, rate in signature)
+        return policies
+
     def _headers(self, plans, decisions):
-        policies = ','.join('"%s-%d";q=%d;w=%d' % (
-            rule.name, rate.window, rate.limit, rate.window)
-            for (rule, _key, rate) in plans)
+        policies = self._policy_header(plans)
         index = min(range(len(decisions)),
                     key=lambda i: (decisions[i].remaining,
                                    -decisions[i].retry_after))

@@ -95,14 +95,15 @@ class Decision(NamedTuple):
 def decide(count: WindowCount, rate: Rate) -> Decision:
     """Decide one request from the counts its hit left in the backend."""
     limit, window = rate
-    elapsed = min(max(count.elapsed, 0.0), float(window))
-    weight = 1.0 - elapsed / window
-    estimate = count.previous * weight + count.current
-    allowed = estimate <= limit
-    remaining = max(0, int(math.floor(limit - estimate)))
-    reset = max(1, int(math.ceil(window - elapsed)))
-    if allowed:
-        return Decision(True, remaining, reset, 0)
+    elapsed = count.elapsed
+    if elapsed < 0.0:
+        elapsed = 0.0
+    elif elapsed > window:
+        elapsed = float(window)
+    estimate = count.previous * (1.0 - elapsed / window) + count.current
+    reset = math.ceil(window - elapsed) or 1
+    if estimate <= limit:
+        return Decision(True, math.floor(limit - estimate), reset, 0)
     return Decision(False, 0, reset, _retry_after(count, limit, window,
                                                   elapsed))
 

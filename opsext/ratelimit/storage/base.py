@@ -43,14 +43,6 @@ class WindowCount(NamedTuple):
     elapsed: float  # seconds since the current window began
 
 
-def window_index(now: float, window: int) -> int:
-    return int(now // window)
-
-
-def counter_key(key: str, index: int) -> str:
-    return '%s:%d' % (key, index)
-
-
 def ttl(window: int) -> int:
     """How long a counter must live: its window and the next one."""
     return 2 * window + 1

@@ -31,7 +31,8 @@ class MemoryStorage(base.Storage):
     def __init__(self, clock=None) -> None:
         self._clock = clock or time.time
         self._lock = threading.Lock()
-        self._counters: dict[str, list] = {}  # name -> [count, expires]
+        # (key, window index) -> [count, expires]
+        self._counters: dict[tuple, list] = {}
         self._next_sweep = 0.0
 
     def hit(self, hits: Sequence[base.Hit],
@@ -44,12 +45,11 @@ class MemoryStorage(base.Storage):
                 self._sweep(now)
             for key, window in hits:
                 index = int(now // window)
-                name = '%s:%d' % (key, index)
-                counter = counters.get(name)
+                counter = counters.get((key, index))
                 if counter is None or counter[1] <= now:
-                    counter = counters[name] = [0, now + 2 * window + 1]
+                    counter = counters[key, index] = [0, now + 2 * window + 1]
                 counter[0] += 1
-                previous = counters.get('%s:%d' % (key, index - 1))
+                previous = counters.get((key, index - 1))
                 results.append(base.WindowCount(
                     counter[0],
                     previous[0] if previous and previous[1] > now else 0,

@@ -87,7 +87,7 @@ def _memory_backend() -> Backend:
 
     def counter(key: str, index: int, now: float) -> Optional[int]:
         # The memory backend expires lazily, by the caller's clock.
-        found = storage._counters.get(base.counter_key(key, index))
+        found = storage._counters.get((key, index))
         return found[0] if found and found[1] > now else None
 
     return Backend('memory', storage, counter)
