@@ -58,7 +58,7 @@ import time
 from typing import Optional, Sequence
 
 from opsext import exceptions
-from opsext.ratelimit.storage import _memcache_conn as _conn
+from opsext.ratelimit.storage import _sockets as _conn
 from opsext.ratelimit.storage import base
 
 _PREFIX = 'opsext:rl:'
