@@ -11,14 +11,22 @@
 # under the License.
 
 
-"""Connections and server state for the memcached backend.
+"""Connections and server state shared by the memcached and Redis backends.
 
 A connection is a socket with a read buffer and deadline-bounded reads; a
 server keeps a small pool of idle connections and whether it is marked
-down. The protocol itself is in :mod:`opsext.ratelimit.storage.memcached`.
+down. The protocols are in :mod:`opsext.ratelimit.storage.memcached` and
+:mod:`opsext.ratelimit.storage.redis`.
+
+The hot path is kept short: an idle connection is checked for staleness
+with one non-blocking ``poll`` (no exception, no change of the socket's
+timeout), and the socket timeout is set once per call, when sending, then
+only lowered again before a read if the deadline has come more than
+:data:`TIMEOUT_SLACK` closer since.
 """
 
 import os
+import select
 import socket
 import threading
 import time
@@ -26,7 +34,17 @@ import time
 from opsext import exceptions
 
 MAX_IDLE = 16
-MAX_LINE = 4096
+#: How much later than the deadline a read may give up (seconds): the
+#: socket's timeout is not set again before every read for less.
+TIMEOUT_SLACK = 0.001
+
+# eventlet's monkey-patching removes select.poll; a poll with a zero
+# timeout never blocks, so the original one is fine when we have it.
+_poll = getattr(select, 'poll', None)
+_POLL_STALE = (getattr(select, 'POLLIN', 1) | getattr(select, 'POLLPRI', 2)
+               | getattr(select, 'POLLERR', 8) | getattr(select, 'POLLHUP', 16)
+               | getattr(select, 'POLLNVAL', 32))
+_monotonic = time.monotonic
 
 
 def format_address(host: str, port: int) -> str:
@@ -34,23 +52,43 @@ def format_address(host: str, port: int) -> str:
 
 
 class Garbage(Exception):
-    """An answer memcached does not give: the connection is dropped."""
+    """An answer the server does not give: the connection is dropped."""
 
 
 class Connection(object):
     """One socket to one server, with a read buffer."""
 
+    __slots__ = ('sock', 'buf', 'new', '_timeout', '_poll')
+
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
-        self._buf = bytearray()
+        self.buf = bytearray()
+        #: True until the caller has had one full answer on it (the Redis
+        #: backend authenticates and selects its database on a new one).
+        self.new = True
+        self._timeout = sock.gettimeout()
+        self._poll = None
+        if _poll is not None:
+            try:
+                self._poll = _poll()
+                self._poll.register(sock.fileno(), _POLL_STALE)
+            except (OSError, ValueError, TypeError):
+                self._poll = None
 
     def stale(self) -> bool:
         """True if the idle socket was closed or has unread bytes."""
-        if self._buf:
+        if self.buf:
             return True
+        if self._poll is not None:
+            try:
+                # Anything to read (EOF or bytes nobody asked for), or an
+                # error: not a connection to send a request on.
+                return bool(self._poll.poll(0))
+            except OSError:
+                return True
         try:
             self.sock.settimeout(0.0)
-            # Returns b'' on EOF, or bytes nobody asked for: both stale.
+            self._timeout = 0.0
             self.sock.recv(1, socket.MSG_PEEK)
             return True
         except BlockingIOError:
@@ -59,14 +97,21 @@ class Connection(object):
             return True
 
     def send(self, data: bytes, deadline: float) -> None:
-        self.sock.settimeout(remaining(deadline))
+        left = deadline - _monotonic()
+        if left <= 0:
+            raise socket.timeout('timed out')
+        self.sock.settimeout(left)
+        self._timeout = left
         self.sock.sendall(data)
 
-    def _fill(self, deadline: float) -> None:
+    def fill(self, deadline: float) -> None:
+        """Read what has come, waiting until ``deadline`` at most."""
         chunk = None
-        left = deadline - time.monotonic()
+        left = deadline - _monotonic()
         if left > 0:
-            self.sock.settimeout(left)
+            if self._timeout > left + TIMEOUT_SLACK or not self._timeout:
+                self.sock.settimeout(left)
+                self._timeout = left
             try:
                 chunk = self.sock.recv(65536)
             except socket.timeout:
@@ -76,31 +121,14 @@ class Connection(object):
             # (or eventlet) the answer may have come in time while this
             # thread waited for the CPU, not for the server.
             self.sock.settimeout(0.0)
+            self._timeout = 0.0
             try:
                 chunk = self.sock.recv(65536)
             except BlockingIOError:
                 raise socket.timeout('timed out') from None
         if not chunk:
             raise ConnectionResetError('connection closed by the server')
-        self._buf += chunk
-
-    def readline(self, deadline: float) -> bytes:
-        while True:
-            end = self._buf.find(b'\r\n')
-            if end >= 0:
-                line = bytes(self._buf[:end])
-                del self._buf[:end + 2]
-                return line
-            if len(self._buf) > MAX_LINE:
-                raise Garbage('line too long: %r...' % bytes(self._buf[:80]))
-            self._fill(deadline)
-
-    def read_exact(self, size: int, deadline: float) -> bytes:
-        while len(self._buf) < size:
-            self._fill(deadline)
-        data = bytes(self._buf[:size])
-        del self._buf[:size]
-        return data
+        self.buf += chunk
 
     def close(self) -> None:
         try:
@@ -109,17 +137,12 @@ class Connection(object):
             pass
 
 
-def remaining(deadline: float) -> float:
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise socket.timeout('timed out')
-    return left
-
-
 class Server(object):
-    """A memcached server: its idle connections and whether it is down."""
+    """A server: its idle connections and whether it is down."""
 
-    def __init__(self, host: str, port: int, retry_interval: float) -> None:
+    def __init__(self, kind: str, host: str, port: int,
+                 retry_interval: float) -> None:
+        self.kind = kind
         self.host = host
         self.port = port
         self.name = format_address(host, port)
@@ -134,14 +157,15 @@ class Server(object):
         """Raise StorageError while down; let one caller probe after."""
         if not self.down_until:
             return
-        now = time.monotonic()
+        now = _monotonic()
         with self._lock:
             if not self.down_until:
                 return
             if now < self.down_until:
                 raise exceptions.StorageError(
-                    'memcached %s is marked down for %.2f s more after: %s'
-                    % (self.name, self.down_until - now, self.down_reason))
+                    '%s %s is marked down for %.2f s more after: %s'
+                    % (self.kind, self.name, self.down_until - now,
+                       self.down_reason))
             # This caller probes the server; until it answers, the others
             # keep failing fast rather than all waiting for a timeout.
             self.down_until = now + self.retry_interval
@@ -151,9 +175,20 @@ class Server(object):
             self.down_until = 0.0
 
     def mark_down(self, reason: str) -> None:
-        self.down_until = time.monotonic() + self.retry_interval
+        self.down_until = _monotonic() + self.retry_interval
         self.down_reason = reason
         self.close()
+
+    def failed(self, exc: OSError, timeout: float) -> exceptions.StorageError:
+        """Mark down after ``exc``; return the StorageError to raise."""
+        if isinstance(exc, socket.timeout):
+            reason = 'timed out (timeout %.3f s)' % timeout
+        else:
+            reason = '%s: %s' % (type(exc).__name__, exc)
+        self.mark_down(reason)
+        return exceptions.StorageError(
+            '%s %s failed: %s; marked down for %.2f s'
+            % (self.kind, self.name, reason, self.retry_interval))
 
     def acquire(self, deadline: float) -> Connection:
         """An idle connection still open, or a new one."""
@@ -162,7 +197,7 @@ class Server(object):
             # would go to whichever process reads first): close its copies.
             self._pid = os.getpid()
             self.close()
-        while True:
+        while self._idle:
             with self._lock:
                 conn = self._idle.pop() if self._idle else None
             if conn is None:
@@ -170,8 +205,11 @@ class Server(object):
             if not conn.stale():
                 return conn
             conn.close()
+        left = deadline - _monotonic()
+        if left <= 0:
+            raise socket.timeout('timed out')
         sock = socket.create_connection((self.host, self.port),
-                                        timeout=remaining(deadline))
+                                        timeout=left)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return Connection(sock)
 

@@ -53,12 +53,11 @@ smallest window.
 
 import bisect
 import hashlib
-import socket
 import time
 from typing import Optional, Sequence
 
 from opsext import exceptions
-from opsext.ratelimit.storage import _sockets as _conn
+from opsext.ratelimit.storage import _sockets
 from opsext.ratelimit.storage import base
 
 _PREFIX = 'opsext:rl:'
@@ -67,14 +66,21 @@ _POINTS_PER_SERVER = 100
 _MAX_RELATIVE_TTL = 30 * 24 * 3600
 
 
-def _md5(text: str) -> str:
+# The longest answer to one hit's commands, with room to spare.
+_MAX_ANSWER = 256
+_monotonic = time.monotonic
+_PREFIX_BYTES = _PREFIX.encode('ascii')
+
+
+def _md5(text: str) -> bytes:
+    """The md5 of ``text``, in lowercase hex."""
     return hashlib.md5(text.encode('utf-8', 'surrogatepass'),
-                       usedforsecurity=False).hexdigest()
+                       usedforsecurity=False).hexdigest().encode('ascii')
 
 
 def counter_name(key: str, index: int) -> str:
     """The memcached name of ``key``'s counter for window ``index``."""
-    return '%s%s:%d' % (_PREFIX, _md5(key), index)
+    return '%s%s:%d' % (_PREFIX, _md5(key).decode('ascii'), index)
 
 
 class MemcachedStorage(base.Storage):
@@ -104,7 +110,8 @@ class MemcachedStorage(base.Storage):
         self.retry_interval = retry_interval
         self.servers = []
         for host, port in servers:
-            server = _conn.Server(host, int(port), retry_interval)
+            server = _sockets.Server('memcached', host, int(port),
+                                     retry_interval)
             if any(s.name == server.name for s in self.servers):
                 raise ValueError('memcached: server %s listed twice'
                                  % server.name)
@@ -113,6 +120,7 @@ class MemcachedStorage(base.Storage):
             (int(_md5('%s-%d' % (server.name, i))[:8], 16), server.name,
              server)
             for server in self.servers for i in range(_POINTS_PER_SERVER))
+        self._single = self.servers[0] if len(self.servers) == 1 else None
         self._points = [point for point, _, _ in points]
         self._ring = [server for _, _, server in points]
 
@@ -130,7 +138,7 @@ class MemcachedStorage(base.Storage):
         """The ``host:port`` of the server that holds ``key``'s counters."""
         return self._lookup(_md5(key)).name
 
-    def _lookup(self, digest: str) -> _conn.Server:
+    def _lookup(self, digest: bytes) -> _sockets.Server:
         if len(self.servers) == 1:
             return self.servers[0]
         pos = bisect.bisect(self._points, int(digest[:8], 16))
@@ -139,25 +147,31 @@ class MemcachedStorage(base.Storage):
     def hit(self, hits: Sequence[base.Hit],
             now: Optional[float] = None) -> list[base.WindowCount]:
         now = time.time() if now is None else now
-        deadline = time.monotonic() + self.timeout
-        # Per server: the positions of its hits and its request.
-        batches: dict[_conn.Server, tuple[list, list]] = {}
+        deadline = _monotonic() + self.timeout
+        single = self._single
+        # Per server: the positions of its hits, their previous windows'
+        # counter names and its request.
+        batches: dict[_sockets.Server, tuple[list, list, list]] = {}
         elapsed = []
         for position, (key, window) in enumerate(hits):
             digest = _md5(key)
             index = int(now // window)
             elapsed.append(now - index * window)
-            current = '%s%s:%d' % (_PREFIX, digest, index)
-            previous = '%s%s:%d' % (_PREFIX, digest, index - 1)
-            ttl = base.ttl(window)
+            ttl = 2 * window + 1
             if ttl > _MAX_RELATIVE_TTL:
                 ttl += int(time.time())
-            server = self._lookup(digest)
-            positions, request = batches.setdefault(server, ([], []))
-            positions.append((position, current.encode('ascii'),
-                              previous.encode('ascii')))
-            request.append('add %s 0 %d 1\r\n0\r\nincr %s 1\r\nget %s\r\n'
-                           % (current, ttl, current, previous))
+            current = b'%s%s:%d' % (_PREFIX_BYTES, digest, index)
+            previous = b'%s%s:%d' % (_PREFIX_BYTES, digest, index - 1)
+            server = single or self._lookup(digest)
+            batch = batches.get(server)
+            if batch is None:
+                batch = batches[server] = ([], [], [])
+            batch[0].append(position)
+            batch[1].append(previous)
+            batch[2].append(b'add %s 0 %d 1\r\n0\r\nincr %s 1\r\nget %s\r\n'
+                            % (current, ttl, current, previous))
+        if not hits:
+            return []
         # Before sending anything: a call needing a server that is down
         # fails without counting on the others.
         for server in batches:
@@ -165,23 +179,22 @@ class MemcachedStorage(base.Storage):
         counts: list = [None] * len(hits)
         sent = []
         try:
-            for server, (positions, request) in batches.items():
-                conn = None
+            for server, (positions, previous, request) in batches.items():
                 try:
                     conn = server.acquire(deadline)
-                    sent.append((server, conn, positions))
-                    conn.send(''.join(request).encode('ascii'), deadline)
+                    sent.append((server, conn, positions, previous))
+                    conn.send(b''.join(request), deadline)
                 except OSError as exc:
-                    raise self._failed(server, exc) from exc
+                    raise server.failed(exc, self.timeout) from exc
             while sent:
-                server, conn, positions = sent[0]
+                server, conn, positions, previous = sent[0]
                 try:
-                    for position, current, previous in positions:
-                        counts[position] = _read_counts(
-                            conn, current, previous, deadline)
+                    for position, count in zip(
+                            positions, _read_counts(conn, previous, deadline)):
+                        counts[position] = count
                 except OSError as exc:
-                    raise self._failed(server, exc) from exc
-                except _conn.Garbage as exc:
+                    raise server.failed(exc, self.timeout) from exc
+                except _sockets.Garbage as exc:
                     raise exceptions.StorageError(
                         'memcached %s answered garbage: %s'
                         % (server.name, exc)) from exc
@@ -190,57 +203,104 @@ class MemcachedStorage(base.Storage):
                 server.mark_up()
         finally:
             # Connections with answers still unread are out of step.
-            for _, conn, _ in sent:
+            for _, conn, _, _ in sent:
                 conn.close()
         return [base.WindowCount(current, previous, elapsed[position])
                 for position, (current, previous) in enumerate(counts)]
-
-    def _failed(self, server: _conn.Server,
-                exc: OSError) -> exceptions.StorageError:
-        """Mark ``server`` down; return the error to raise."""
-        if isinstance(exc, socket.timeout):
-            reason = 'timed out (timeout %.3f s)' % self.timeout
-        else:
-            reason = '%s: %s' % (type(exc).__name__, exc)
-        server.mark_down(reason)
-        return exceptions.StorageError(
-            'memcached %s failed: %s; marked down for %.2f s'
-            % (server.name, reason, self.retry_interval))
 
     def close(self) -> None:
         for server in self.servers:
             server.close()
 
 
-def _read_counts(conn: _conn.Connection, current: bytes, previous: bytes,
-                 deadline: float) -> tuple[int, int]:
-    """Read the answers to one hit's ``add``, ``incr`` and ``get``."""
-    line = conn.readline(deadline)
-    if line != b'STORED' and line != b'NOT_STORED':
-        raise _conn.Garbage('add %s: %r' % (current.decode(), line[:80]))
-    line = conn.readline(deadline)
-    if not line.isdigit():
-        # NOT_FOUND: evicted or flushed between our add and incr.
-        raise _conn.Garbage('incr %s: %r' % (current.decode(), line[:80]))
-    count = int(line)
-    line = conn.readline(deadline)
-    if line == b'END':
-        return count, 0
-    fields = line.split(b' ')
-    if (len(fields) != 4 or fields[0] != b'VALUE' or fields[1] != previous
-            or not fields[3].isdigit() or len(fields[3]) > 3):
-        raise _conn.Garbage('get %s: %r' % (previous.decode(), line[:80]))
-    data = conn.read_exact(int(fields[3]) + 2, deadline)
-    # memcached pads a shrunk number with spaces.
-    value = data[:-2].rstrip(b' ')
-    if data[-2:] != b'\r\n' or not value.isdigit():
-        raise _conn.Garbage('get %s: value %r'
-                            % (previous.decode(), data[:80]))
-    line = conn.readline(deadline)
-    if line != b'END':
-        raise _conn.Garbage('get %s: %r after the value'
-                            % (previous.decode(), line[:80]))
-    return count, int(value)
+_STORED = (b'STORED', b'NOT_STORED')
+
+
+def _read_counts(conn: _sockets.Connection, names: list,
+                 deadline: float) -> list:
+    """Read the answers to the ``add``, ``incr``, ``get`` of each name.
+
+    ``names`` are the previous windows' counters, one per hit, in order.
+    """
+    need = len(names)
+    buf = conn.buf
+    while True:
+        conn.fill(deadline)
+        # Every answer ends with a get's END (names are lowercase hex,
+        # values digits: no END elsewhere): count them before parsing.
+        if buf.count(b'END\r\n') >= need:
+            break
+        # Not all there yet: what has come must be right so far.
+        _parse(bytes(buf), names, partial=True)
+        if len(buf) > _MAX_ANSWER * need:
+            raise _sockets.Garbage('answer too long: %r...'
+                                   % bytes(buf[:80]))
+    counts = _parse(bytes(buf), names)
+    del buf[:]
+    return counts
+
+
+def _parse(data: bytes, names: list, partial: bool = False) -> list:
+    """The ``(current, previous)`` counts in ``data``, one per name.
+
+    :param partial: ``data`` may stop short (its complete lines are
+        checked, and ``[]`` returned); otherwise it must be all the
+        answers, and nothing more.
+    :raises opsext.ratelimit.storage._sockets.Garbage: on anything else.
+    """
+    lines = data.split(b'\r\n')
+    last = len(lines) - 1  # lines[last]: what follows the last CRLF
+    counts = []
+    i = 0
+    for name in names:
+        if i >= last:
+            break
+        line = lines[i]
+        if line not in _STORED:
+            raise _sockets.Garbage('add %s: %r' % (name.decode(), line[:80]))
+        if i + 1 >= last:
+            break
+        line = lines[i + 1]
+        if not line.isdigit():
+            # NOT_FOUND: evicted or flushed between our add and incr.
+            raise _sockets.Garbage('incr %s: %r' % (name.decode(),
+                                                    line[:80]))
+        count = int(line)
+        if i + 2 >= last:
+            break
+        line = lines[i + 2]
+        if line == b'END':
+            counts.append((count, 0))
+            i += 3
+            continue
+        fields = line.split(b' ')
+        if (len(fields) != 4 or fields[0] != b'VALUE' or fields[1] != name
+                or not fields[3].isdigit() or len(fields[3]) > 3):
+            raise _sockets.Garbage('get %s: %r' % (name.decode(), line[:80]))
+        if i + 4 >= last:
+            break
+        value = lines[i + 3]
+        if len(value) != int(fields[3]):
+            raise _sockets.Garbage('get %s: value %r of %d bytes'
+                                   % (name.decode(), value[:80],
+                                      int(fields[3])))
+        # memcached pads a shrunk number with spaces.
+        value = value.rstrip(b' ')
+        if not value.isdigit():
+            raise _sockets.Garbage('get %s: value %r'
+                                   % (name.decode(), value[:80]))
+        if lines[i + 4] != b'END':
+            raise _sockets.Garbage('get %s: %r after the value'
+                                   % (name.decode(), lines[i + 4][:80]))
+        counts.append((count, int(value)))
+        i += 5
+    if partial:
+        return []
+    if len(counts) != len(names) or i != last or lines[last]:
+        raise _sockets.Garbage('%d answers for %d hits, then %r'
+                               % (len(counts), len(names),
+                                  b'\r\n'.join(lines[i:])[:80]))
+    return counts
 
 
 def parse_uri(uri: str) -> list[tuple[str, int]]:
@@ -264,7 +324,7 @@ def parse_uri(uri: str) -> list[tuple[str, int]]:
         host, port = _parse_address(item.strip(), uri)
         if (host, port) in servers:
             raise ValueError('memcached URI %r: server %s is listed twice'
-                             % (uri, _conn.format_address(host, port)))
+                             % (uri, _sockets.format_address(host, port)))
         servers.append((host, port))
     return servers
 
