@@ -35,5 +35,5 @@ class StorageError(Exception):
     """A rate-limit storage backend failed, timed out or answered garbage.
 
     Every backend wraps its own errors (socket errors, protocol errors,
-    redis-py exceptions) in this one type.
+    error answers from the server) in this one type.
     """

@@ -13,14 +13,29 @@
 
 """``redis://[[user]:password@]host[:port][/db][?clock=server|client]``.
 
-Counters in one Redis server, through redis-py (``pip install
-opsext[redis]``).
+Counters in one Redis server, through a small RESP2 client on plain
+sockets (eventlet's monkey-patching makes them green in a service), with
+no third-party dependency. Connections, their pool and the marking down
+of a failed server are shared with the memcached backend
+(:mod:`opsext.ratelimit.storage._sockets`).
 
-* **One round trip per call**: a Lua script, registered once and run with
-  ``EVALSHA`` (redis-py loads it again by itself after a server restart),
-  counts every hit of the call: ``INCR`` of the current window's counter,
+* **One round trip per call**: a Lua script, sent with ``EVALSHA``, counts
+  every hit of the call: ``INCR`` of the current window's counter,
   ``EXPIRE`` when that created it, ``GET`` of the previous window's. A
-  script runs atomically, so no other client can come in between.
+  script runs atomically, so no other client can come in between. When
+  Redis answers ``NOSCRIPT`` (restarted, or ``SCRIPT FLUSH``), the call is
+  sent once more with ``EVAL`` and the whole script, which loads it again:
+  Redis refused the first one without running anything, so nothing is
+  counted twice. On a new connection, ``AUTH`` (when the URI has a
+  password) and ``SELECT`` (when it names a database other than 0) go in
+  the same write as the script.
+* **A flat answer**: the script returns one array of integers: the
+  server's time (seconds, microseconds; zeros with ``clock=client``), then
+  the current and previous counts of each hit. The window index and the
+  time elapsed in the window are computed here with the same floating-point
+  operations as in the script, so they agree with the counter names. The
+  answer is parsed strictly: anything else raises
+  :class:`~opsext.exceptions.StorageError` and drops the connection.
 * **Clock**: by default (``clock=server``) the script reads the server's
   ``TIME``, so the proxies' clocks do not matter (``server_clock = True``
   and the caller's ``now`` is ignored). ``clock=client`` uses the caller's
@@ -31,40 +46,44 @@ opsext[redis]``).
   whole key. Cluster mode is not supported yet: one call sends all its keys
   to one server, and the script builds the counter names itself (the
   window index depends on the server's clock).
-* **Failures**: ``timeout`` bounds connecting and each read (redis-py's
-  ``socket_connect_timeout`` and ``socket_timeout``), so a call takes at
-  most twice ``timeout`` (four times when it reconnects to a restarted
-  server and loads the script again); redis-py's own retries are off, and
-  every redis-py error is raised as
-  :class:`~opsext.exceptions.StorageError`. After a connection failure or
-  a timeout the server is marked down for ``retry_interval`` seconds,
-  during which calls fail at once; after that, one call probes it again.
+* **Failures**: every call has one deadline, ``timeout`` seconds,
+  connecting included (and the ``EVAL`` after a ``NOSCRIPT``). A server
+  that fails (refused, reset, timed out) makes the call raise
+  :class:`~opsext.exceptions.StorageError` at once and is marked down for
+  ``retry_interval`` seconds, during which calls fail fast; after that, one
+  call probes it again. An error answer from Redis (a wrong password, say)
+  raises StorageError and drops the connection, without marking the server
+  down.
 """
 
-import inspect
-import threading
+import hashlib
+import math
 import time
 import urllib.parse
 from typing import Optional, Sequence
 
 from opsext import exceptions
+from opsext.ratelimit.storage import _sockets
 from opsext.ratelimit.storage import base
 
 CLOCKS = ('server', 'client')
 
 # KEYS[i]: the counter name prefix of hit i, 'opsext:{<key>}:'.
 # ARGV[1]: the caller's time, or '' for the server's; ARGV[i + 1]: the
-# window of hit i, in seconds. Returns {current, previous, elapsed} per
-# hit, elapsed as a string since Redis truncates Lua numbers to integers.
+# window of hit i, in seconds. Returns {seconds, microseconds} of the
+# server's TIME (zeros on the caller's clock), then {current, previous}
+# per hit: integers only, cheap to read.
 _SCRIPT = """
 local now
+local result = {0, 0}
 if ARGV[1] == '' then
   local t = redis.call('TIME')
-  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+  result[1] = tonumber(t[1])
+  result[2] = tonumber(t[2])
+  now = result[1] + result[2] / 1000000
 else
   now = tonumber(ARGV[1])
 end
-local result = {}
 for i, prefix in ipairs(KEYS) do
   local window = tonumber(ARGV[i + 1])
   local index = math.floor(now / window)
@@ -73,13 +92,23 @@ for i, prefix in ipairs(KEYS) do
   if count == 1 then
     redis.call('EXPIRE', current, 2 * window + 1)
   end
-  local previous = redis.call(
-    'GET', prefix .. string.format('%d', index - 1))
-  result[i] = {count, tonumber(previous) or 0,
-               string.format('%.6f', now - index * window)}
+  result[2 * i + 1] = count
+  result[2 * i + 2] = tonumber(
+    redis.call('GET', prefix .. string.format('%d', index - 1))) or 0
 end
 return result
 """
+_SCRIPT_BYTES = _SCRIPT.encode('ascii')
+_SHA = hashlib.sha1(_SCRIPT_BYTES).hexdigest().encode('ascii')
+_EVALSHA = b'$7\r\nEVALSHA\r\n$40\r\n%s\r\n' % _SHA
+_EVAL = b'$4\r\nEVAL\r\n$%d\r\n%s\r\n' % (
+    len(_SCRIPT_BYTES), _SCRIPT_BYTES)
+_monotonic = time.monotonic
+_floor = math.floor
+
+
+class _ErrorReply(Exception):
+    """Redis answered an error (``-...``): the text of it."""
 
 
 def _escape(key: str) -> str:
@@ -91,6 +120,15 @@ def counter_name(key: str, index: int) -> str:
     return 'opsext:{%s}:%d' % (_escape(key), index)
 
 
+def _bulk(value: bytes) -> bytes:
+    return b'$%d\r\n%s\r\n' % (len(value), value)
+
+
+def command(*args: bytes) -> bytes:
+    """One Redis command in RESP."""
+    return b'*%d\r\n%s' % (len(args), b''.join(_bulk(a) for a in args))
+
+
 class RedisStorage(base.Storage):
     """Counters in one Redis server, counted by a Lua script."""
 
@@ -100,23 +138,13 @@ class RedisStorage(base.Storage):
                  retry_interval: float = 1.0, clock: str = 'server') -> None:
         """Set the client up; it connects when first needed.
 
-        :param timeout: the bound, in seconds, on connecting and on each
-            read.
+        :param timeout: the bound, in seconds, on one call (connecting
+            included).
         :param retry_interval: how long, in seconds, the server is left
             alone after it failed: calls fail at once meanwhile.
         :param clock: ``server`` to count on the server's clock, ``client``
             to use the ``now`` given to :meth:`hit`.
         """
-        # Absolute imports (this module's own name is "redis"), here so that
-        # parse_uri works without redis-py.
-        try:
-            import redis
-            import redis.backoff
-            import redis.retry
-        except ImportError as exc:
-            raise ImportError('redis:// needs redis-py: pip install '
-                              '"opsext[redis]" (%s)' % exc) from exc
-
         if clock not in CLOCKS:
             raise ValueError('redis: clock must be one of %s, got %r'
                              % (', '.join(CLOCKS), clock))
@@ -126,32 +154,28 @@ class RedisStorage(base.Storage):
         if not retry_interval >= 0:
             raise ValueError('redis: retry_interval must be >= 0, got %r'
                              % (retry_interval,))
-        self.address = '[%s]:%d' % (host, port) if ':' in host else \
-            '%s:%d' % (host, port)
+        if not (isinstance(db, int) and db >= 0):
+            raise ValueError('redis: db must be an integer >= 0, got %r'
+                             % (db,))
+        self._server = _sockets.Server('redis', host, int(port),
+                                       retry_interval)
+        self.address = self._server.name
         self.timeout = timeout
         self.retry_interval = retry_interval
         self.server_clock = clock == 'server'
-        options = dict(
-            host=host, port=port, db=db, password=password,
-            username=username, socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-            # A retry would multiply the time a dead server costs.
-            retry=redis.retry.Retry(redis.backoff.NoBackoff(), 0))
-        # redis-py >= 5 sends CLIENT SETINFO twice on each connect: two
-        # more round trips, each of them one more timeout. Turn it off.
-        parameters = inspect.signature(redis.Redis).parameters
-        if 'driver_info' in parameters:
-            options.update(driver_info=None)
-        elif 'lib_name' in parameters:
-            options.update(lib_name=None, lib_version=None)
-        self._errors = (redis.exceptions.ConnectionError,
-                        redis.exceptions.TimeoutError, OSError)
-        self._redis_error = redis.exceptions.RedisError
-        self._client = redis.Redis(**options)
-        self._script = self._client.register_script(_SCRIPT)
-        self._lock = threading.Lock()
-        self._down_until = 0.0
-        self._down_reason = ''
+        # Sent ahead of the first script on each new connection; each
+        # answers +OK.
+        prelude = []
+        if password is not None or username is not None:
+            auth = [b'AUTH']
+            if username is not None:
+                auth.append(username.encode('utf-8'))
+            auth.append((password or '').encode('utf-8'))
+            prelude.append(command(*auth))
+        if db:
+            prelude.append(command(b'SELECT', b'%d' % db))
+        self._prelude = b''.join(prelude)
+        self._prelude_replies = len(prelude)
 
     @classmethod
     def from_uri(cls, uri: str, timeout: float = 0.05,
@@ -167,58 +191,135 @@ class RedisStorage(base.Storage):
             now: Optional[float] = None) -> list[base.WindowCount]:
         if not hits:
             return []
-        self._check_up()
+        deadline = _monotonic() + self.timeout
+        server = self._server
+        server.check_up()
+        # The arguments after the script: numkeys, the keys, then ARGV.
         if self.server_clock:
-            args = ['']
+            clock = b'$0\r\n\r\n'
         else:
-            args = [repr(float(time.time() if now is None else now))]
-        args += [int(window) for _, window in hits]
-        keys = ['opsext:{%s}:' % _escape(key) for key, _ in hits]
+            now = float(time.time() if now is None else now)
+            clock = _bulk(repr(now).encode('ascii'))
+        windows = []
+        parts = [b'$%d\r\n%d\r\n' % (len(str(len(hits))), len(hits))]
+        for key, window in hits:
+            if '%' in key or '}' in key:
+                key = _escape(key)
+            name = b'opsext:{%s}:' % key.encode('utf-8', 'surrogatepass')
+            parts.append(b'$%d\r\n%s\r\n' % (len(name), name))
+            windows.append(int(window))
+        parts.append(clock)
+        for window in windows:
+            parts.append(_bulk(b'%d' % window))
+        head = b'*%d\r\n' % (2 * len(hits) + 4)
+        args = b''.join(parts)
+        conn = None
         try:
-            reply = self._script(keys=keys, args=args)
-        except self._errors as exc:
-            reason = '%s: %s' % (type(exc).__name__, exc)
-            with self._lock:
-                self._down_until = time.monotonic() + self.retry_interval
-                self._down_reason = reason
-            raise exceptions.StorageError(
-                'redis %s failed: %s; marked down for %.2f s'
-                % (self.address, reason, self.retry_interval)) from exc
-        except self._redis_error as exc:
-            raise exceptions.StorageError('redis %s: %s: %s' % (
-                self.address, type(exc).__name__, exc)) from exc
-        self._down_until = 0.0
-        try:
-            if len(reply) != len(hits):
-                raise ValueError('%d answers for %d hits'
-                                 % (len(reply), len(hits)))
-            return [base.WindowCount(int(current), int(previous),
-                                     float(elapsed))
-                    for current, previous, elapsed in reply]
-        except (TypeError, ValueError) as exc:
-            raise exceptions.StorageError(
-                'redis %s answered garbage: %s: %r'
-                % (self.address, exc, reply)) from exc
-
-    def _check_up(self) -> None:
-        """Raise StorageError while down; let one caller probe after."""
-        if not self._down_until:
-            return
-        now = time.monotonic()
-        with self._lock:
-            if not self._down_until:
-                return
-            if now < self._down_until:
-                raise exceptions.StorageError(
-                    'redis %s is marked down for %.2f s more after: %s'
-                    % (self.address, self._down_until - now,
-                       self._down_reason))
-            # This caller probes the server; until it answers, the others
-            # keep failing fast rather than all waiting for a timeout.
-            self._down_until = now + self.retry_interval
+            try:
+                conn = server.acquire(deadline)
+                prelude = conn.new
+                conn.send(b'%s%s%s%s' % (self._prelude if prelude else b'',
+                                         head, _EVALSHA, args), deadline)
+                try:
+                    reply = _read_reply(conn, len(hits), deadline,
+                                        self._prelude_replies
+                                        if prelude else 0)
+                except _ErrorReply as exc:
+                    if not str(exc).startswith('NOSCRIPT'):
+                        raise
+                    # Refused before running anything: send it again with
+                    # the script itself, which loads it for the next calls.
+                    conn.send(b'%s%s%s' % (head, _EVAL, args), deadline)
+                    reply = _read_reply(conn, len(hits), deadline, 0)
+            except OSError as exc:
+                raise server.failed(exc, self.timeout) from exc
+        except _sockets.Garbage as exc:
+            conn.close()
+            raise exceptions.StorageError('redis %s answered garbage: %s'
+                                          % (self.address, exc)) from exc
+        except _ErrorReply as exc:
+            conn.close()
+            raise exceptions.StorageError('redis %s: error: %s'
+                                          % (self.address, exc)) from exc
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            raise
+        conn.new = False
+        server.release(conn)
+        server.mark_up()
+        if self.server_clock:
+            now = reply[0] + reply[1] / 1000000
+        counts = []
+        for position, window in enumerate(windows):
+            index = _floor(now / window)
+            counts.append(base.WindowCount(reply[2 * position + 2],
+                                           reply[2 * position + 3],
+                                           now - index * window))
+        return counts
 
     def close(self) -> None:
-        self._client.connection_pool.disconnect()
+        self._server.close()
+
+
+def _read_reply(conn: _sockets.Connection, hits: int, deadline: float,
+                prelude: int) -> list[int]:
+    """Read ``prelude`` answers +OK, then the script's flat array.
+
+    :raises _ErrorReply: when Redis answered an error; the answers were
+        all read, the connection is in step.
+    :raises opsext.ratelimit.storage._sockets.Garbage: on anything that is
+        not the expected answer.
+    """
+    size = 2 * hits + 2
+    head = b'*%d' % size
+    buf = conn.buf
+    while True:
+        conn.fill(deadline)
+        lines = bytes(buf).split(b'\r\n')
+        last = len(lines) - 1  # lines[last]: what follows the last CRLF
+        error = None
+        for i in range(prelude):
+            if i >= last:
+                break
+            if lines[i] != b'+OK':
+                if lines[i][:1] != b'-':
+                    raise _sockets.Garbage('%r' % lines[i][:80])
+                error = error or lines[i]
+        else:
+            i = prelude
+            if i < last:
+                line = lines[i]
+                if line[:1] == b'-':
+                    error = error or line
+                    end = i + 1
+                elif line != head:
+                    raise _sockets.Garbage('%r, not an array of %d'
+                                           % (line[:80], size))
+                else:
+                    end = i + 1 + size
+                if end <= last:
+                    if end != last or lines[last]:
+                        raise _sockets.Garbage(
+                            '%r after the answer'
+                            % b'\r\n'.join(lines[end:])[:80])
+                    del buf[:]
+                    if error is not None:
+                        raise _ErrorReply(error[1:].decode('utf-8',
+                                                           'replace'))
+                    values = []
+                    for item in lines[i + 1:end]:
+                        digits = item[1:]
+                        if item[:1] != b':' or not (
+                                digits.isdigit() or digits[:1] == b'-'
+                                and digits[1:].isdigit()):
+                            raise _sockets.Garbage(
+                                '%r in an array of integers' % item[:80])
+                        values.append(int(digits))
+                    return values
+        if len(buf) > 64 * size + 4096:
+            raise _sockets.Garbage('answer too long: %r...'
+                                   % bytes(buf[:80]))
 
 
 def parse_uri(uri: str) -> dict:
