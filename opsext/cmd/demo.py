@@ -32,8 +32,21 @@ from opsext.cmd import CommandError
 if TYPE_CHECKING:
     from opsext.testing.swift_cluster import SwiftCluster
 
-FILTER = 'ip_whitelist'
 USER, KEY = 'test:tester', 'testing'
+#: The opsext filters right after tempauth: section name -> its options.
+FILTERS = {
+    'ip_whitelist': {'use': 'egg:opsext#ip_whitelist'},
+    'opsext_ratelimit': {
+        'use': 'egg:opsext#ratelimit',
+        # Counters in the demo's own memcached, through Swift's cache.
+        'backend': 'swift.cache',
+        'rules': 'writes per_ip',
+        'rule_writes': 'rates=20/minute key=account,container '
+                       'methods=PUT,POST,DELETE',
+        'rule_per_ip': 'rates=50/second key=ip',
+        'x_ratelimit_headers': 'true',
+    },
+}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,8 +54,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         'demo', help='run a demo service with the opsext plugins',
         description='Start a real all-in-one Swift cluster on loopback with '
-                    'the ip_whitelist filter right after tempauth, print how '
-                    'to use it, and run until Ctrl-C or SIGTERM.')
+                    'the opsext filters (ip_whitelist, opsext_ratelimit) '
+                    'right after tempauth, print how to use it, and run '
+                    'until Ctrl-C or SIGTERM.')
     parser.add_argument('target', nargs='?', default='swift',
                         choices=('swift',),
                         help='the service to run (default: %(default)s)')
@@ -80,9 +94,9 @@ def run(args: argparse.Namespace) -> int:
                            '(pip install swift): %s' % exc)
     filters, filter_conf = [], {}
     if not args.no_filters:
-        _check_entry_point(FILTER)
-        filters, filter_conf = [FILTER], {FILTER: {
-            'use': 'egg:opsext#%s' % FILTER}}
+        for options in FILTERS.values():
+            _check_entry_point(options['use'].split('#', 1)[1])
+        filters, filter_conf = list(FILTERS), dict(FILTERS)
     cluster = SwiftCluster(pipeline_filters=filters, filter_conf=filter_conf,
                            workdir=args.workdir)
     with _sigterm_as_interrupt():
@@ -168,6 +182,10 @@ def _print_banner(cluster: 'SwiftCluster', filters: list,
             '  eval "$(%s auth)"' % cli,
             '  curl -i --interface 127.0.0.2 -H "X-Auth-Token: '
             '$OS_AUTH_TOKEN" "$OS_STORAGE_URL/demo"   # 403',
+            '  # writes are limited to 20 a minute per container:',
+            '  for i in $(seq 21); do curl -s -o /dev/null -w "%{http_code} " '
+            '-X PUT -d x -H "X-Auth-Token: $OS_AUTH_TOKEN" '
+            '"$OS_STORAGE_URL/demo/o$i"; done; echo   # ... 201 429',
         ]
     lines += [
         '',

@@ -236,23 +236,27 @@ class RateLimitMiddleware:
             return self.app(environ, start_response)
         now_plans, later_plans = self._plans(
             facts, defer='swift.authorize' in environ)
-        headers: list = []
+        # Every rate counted for this request, now or once authorized, and
+        # its decision: the headers speak of them all.
+        counted: list = []
         if now_plans:
-            denied = self._check(environ, facts, now_plans, headers)
+            denied = self._check(environ, facts, now_plans, counted)
             if denied is not None:
                 return denied(environ, start_response)
         if later_plans:
             environ['swift.authorize'] = _CountWhenAuthorized(
-                self, facts, later_plans, headers, environ['swift.authorize'])
+                self, facts, later_plans, counted, environ['swift.authorize'])
         if not (now_plans or later_plans) or \
                 not self.settings.headers_on_success:
             return self.app(environ, start_response)
 
         def add_headers(status, response_headers, exc_info=None):
-            # Filled by now, or by a check made when Swift authorized.
-            return start_response(status, response_headers + [
-                h for h in headers if h[0] not in dict(response_headers)],
-                exc_info)
+            # Counted by now, or by a check made when Swift authorized.
+            names = {name.lower() for name, _value in response_headers}
+            extra = [h for h in self._headers(counted)
+                     if h[0].lower() not in names] if counted else []
+            return start_response(status, response_headers + extra,
+                                  exc_info)
         return self.app(environ, add_headers)
 
     def _plans(self, facts, defer):
@@ -273,11 +277,10 @@ class RateLimitMiddleware:
             plans.extend((rule, key, rate) for rate in rates)
         return now, later
 
-    def _check(self, environ, facts, plans, headers):
+    def _check(self, environ, facts, plans, counted):
         """Count the plans; return a response to refuse with, or None.
 
-        The rate-limit headers for the response are appended to
-        ``headers``.
+        Each plan and its decision are appended to ``counted``.
         """
         hits = [base.Hit('%s|%d' % (key, rate.window), rate.window)
                 for _rule, key, rate in plans]
@@ -288,7 +291,7 @@ class RateLimitMiddleware:
                                1)
         decisions = [window.decide(count, plan[2])
                      for count, plan in zip(counts, plans)]
-        headers.extend(self._headers(plans, decisions))
+        counted.extend(zip(plans, decisions))
         limited = [(plan, decision) for plan, decision
                    in zip(plans, decisions) if not decision.allowed]
         if not limited:
@@ -299,7 +302,7 @@ class RateLimitMiddleware:
             self.counters.increment('dry_run_limited')
             return None
         self.counters.increment('limited')
-        return self._too_many(environ, headers, limited)
+        return self._too_many(environ, counted, limited)
 
     def _exempt(self, facts):
         settings = self.settings
@@ -355,9 +358,10 @@ class RateLimitMiddleware:
                 else 'limited', rule.name, rate, key, facts.request_method,
                 facts.path, decision.retry_after)
 
-    def _policy_header(self, plans):
+    def _policy_header(self, counted):
         """``RateLimit-Policy`` for a set of rates, built once per set."""
-        signature = tuple((rule.name, rate) for rule, _key, rate in plans)
+        signature = tuple((rule.name, rate)
+                          for (rule, _key, rate), _decision in counted)
         policies = self._policies.get(signature)
         if policies is None:
             if len(self._policies) > 1024:  # overrides: bounded anyway
@@ -368,25 +372,26 @@ class RateLimitMiddleware:
                 for name, rate in signature)
         return policies
 
-    def _headers(self, plans, decisions):
-        policies = self._policy_header(plans)
-        index = min(range(len(decisions)),
-                    key=lambda i: (decisions[i].remaining,
-                                   -decisions[i].retry_after))
-        rule, _key, rate = plans[index]
-        decision = decisions[index]
-        headers = [('RateLimit-Policy', policies),
+    def _headers(self, counted):
+        """The rate-limit header fields for the counted rates.
+
+        ``RateLimit`` describes the most limiting one: the fewest requests
+        left, then the longest wait.
+        """
+        (rule, _key, rate), decision = min(
+            counted, key=lambda item: (item[1].remaining,
+                                       -item[1].retry_after))
+        reset = decision.retry_after or decision.reset
+        headers = [('RateLimit-Policy', self._policy_header(counted)),
                    ('RateLimit', '"%s-%d";r=%d;t=%d' % (
-                       rule.name, rate.window, decision.remaining,
-                       decision.retry_after or decision.reset))]
+                       rule.name, rate.window, decision.remaining, reset))]
         if self.settings.x_ratelimit_headers:
             headers += [('X-RateLimit-Limit', str(rate.limit)),
                         ('X-RateLimit-Remaining', str(decision.remaining)),
-                        ('X-RateLimit-Reset', str(
-                            decision.retry_after or decision.reset))]
+                        ('X-RateLimit-Reset', str(reset))]
         return headers
 
-    def _too_many(self, environ, headers, limited):
+    def _too_many(self, environ, counted, limited):
         retry_after = max(d.retry_after for _plan, d in limited)
         (rule, _key, rate), _decision = max(limited,
                                             key=lambda i: i[1].retry_after)
@@ -394,7 +399,7 @@ class RateLimitMiddleware:
                    'seconds.' % (rule.name, rate, retry_after))
         resp = self._error(environ, webob.exc.HTTPTooManyRequests, message,
                            retry_after)
-        resp.headers.extend(headers)
+        resp.headers.extend(self._headers(counted))
         return resp
 
     @staticmethod
@@ -426,11 +431,11 @@ class _CountWhenAuthorized:
 
     _NOT_YET = object()
 
-    def __init__(self, owner, facts, plans, headers, wrapped):
+    def __init__(self, owner, facts, plans, counted, wrapped):
         self.owner = owner
         self.facts = facts
         self.plans = plans
-        self.headers = headers
+        self.counted = counted
         self.wrapped = wrapped
         self.result = self._NOT_YET
 
@@ -443,7 +448,7 @@ class _CountWhenAuthorized:
             return denied
         if self.result is self._NOT_YET:
             self.result = self.owner._check(environ, self.facts, self.plans,
-                                            self.headers)
+                                            self.counted)
         return self.result
 
 

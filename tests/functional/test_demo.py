@@ -39,7 +39,8 @@ def _banner_value(out, label):
 
 def test_demo_with_ip_whitelist_stops_by_itself():
     result = _run_demo('swift', '--for', '1')
-    assert 'with ip_whitelist right after tempauth' in result.stdout
+    assert ('with ip_whitelist, opsext_ratelimit right after tempauth'
+            in result.stdout)
     auth_url = _banner_value(result.stdout, 'Auth URL')
     assert ('swift -A %s -U test:tester -K testing stat' % auth_url
             in result.stdout)

@@ -13,6 +13,7 @@ import urllib.parse
 import uuid
 
 import pytest
+from swift.common import swob
 from swiftclient import client as swiftclient
 
 from opsext.testing.memcached import MemcachedServer
@@ -239,3 +240,41 @@ def test_swift_statsd_counters(rl_cluster, auth, tmp_path):
     finally:
         sock.close()
     assert wanted <= metrics
+
+
+def test_swift_429_has_one_set_of_headers_for_all_rules(rl_cluster, auth,
+                                                        tmp_path):
+    # An ip rule is counted on arrival, the account rule once Swift
+    # authorizes: the answer still carries one RateLimit-Policy with both.
+    parser = configparser.RawConfigParser()
+    parser.optionxform = str
+    parser.read(rl_cluster.proxy_conf_path)
+    parser.set(SECTION, 'backend', 'memory://')
+    parser.set(SECTION, 'rules', 'writes per_ip')
+    parser.set(SECTION, 'rule_writes', 'rates=1/hour key=account,container '
+               'methods=PUT')
+    parser.set(SECTION, 'rule_per_ip', 'rates=100/minute key=ip')
+    path = str(tmp_path / 'proxy-two-rules.conf')
+    with open(path, 'w') as fp:
+        parser.write(fp)
+    app = rl_cluster.load_proxy_app(path)
+    container = '%s/rl-%s' % (auth[0], uuid.uuid4().hex[:10])
+
+    def put(sub):
+        captured = {}
+
+        def start_response(status, headers, exc_info=None):
+            captured['status'], captured['headers'] = status, headers
+        environ = swob.Request.blank(container + sub, environ={
+            'REQUEST_METHOD': 'PUT', 'REMOTE_ADDR': '127.0.0.1'},
+            headers=auth[1], body=b'x').environ
+        b''.join(app(environ, start_response))
+        return captured['status'], captured['headers']
+    put('')
+    status, headers = put('/o')
+    assert status.startswith('429')
+    policies = [v for k, v in headers if k.lower() == 'ratelimit-policy']
+    assert policies == ['"writes-3600";q=1;w=3600,"per_ip-60";q=100;w=60'] \
+        or policies == ['"per_ip-60";q=100;w=60,"writes-3600";q=1;w=3600']
+    limits = [v for k, v in headers if k.lower() == 'ratelimit']
+    assert len(limits) == 1 and limits[0].startswith('"writes-3600";r=0;')
