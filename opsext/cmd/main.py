@@ -28,9 +28,11 @@ from typing import Optional, Sequence
 
 from opsext.cmd import CommandError
 from opsext.cmd import demo
+from opsext.cmd import placement
 
 _REGISTRARS = (
     demo.register,
+    placement.register,
 )
 
 

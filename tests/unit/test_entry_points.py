@@ -21,3 +21,12 @@ def test_paste_filter_factory_loads(name):
 def test_console_script_loads():
     main = _ours('console_scripts')['opsext'].load()
     assert callable(main)
+
+
+def test_oslo_config_opts_entry_point_lists_the_placement_group():
+    list_opts = _ours('oslo.config.opts')['opsext.placement'].load()
+    groups = dict(list_opts())
+    names = {opt.name for opt in groups['opsext_subnet_affinity']}
+    assert {'static_rules', 'metadata_key', 'unmatched_requests',
+            'untagged_hosts', 'trusted_proxies',
+            'subnet_affinity_weight_multiplier'} <= names

@@ -1,0 +1,144 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+
+"""Options of subnet-affinity placement, in group ``[opsext_subnet_affinity]``.
+
+Registered on the configuration object they are given (nova's ``CONF`` in
+the scheduler, a fresh one in ``opsext placement explain``), never at
+import. ``list_opts`` feeds ``oslo-config-generator`` through the
+``oslo.config.opts`` entry point ``opsext.placement``.
+"""
+
+from oslo_config import cfg
+
+from opsext.exceptions import ConfigError
+from opsext import net
+from opsext.placement import policy
+
+GROUP = 'opsext_subnet_affinity'
+PLUGIN = 'opsext subnet affinity'
+
+OPTS = [
+    cfg.MultiStrOpt(
+        'static_rules', default=[],
+        help="""
+Static mapping of source networks to host name patterns.
+
+Each value is ``<network> = <pattern>[, <pattern>...]``: hosts whose name
+matches a pattern (shell style) serve requests whose source address is in
+the network. Repeat the option for more rules. Together with aggregate
+metadata (see ``metadata_key``), the longest matching prefix wins.
+
+Possible values:
+
+* ``10.1.0.0/16 = doc*``
+* ``0.0.0.0/0 = dev*`` (every other IPv4 source)
+
+Related options:
+
+* ``metadata_key``
+"""),
+    cfg.StrOpt(
+        'metadata_key', default=policy.DEFAULT_METADATA_KEY,
+        help="""
+Host aggregate metadata key listing the networks the aggregate's hosts
+serve, comma or space separated (``10.1.0.0/16,2001:db8:1::/48``).
+
+A host whose aggregate holds a malformed value fails every request, and a
+warning names the aggregate and the value.
+"""),
+    cfg.StrOpt(
+        'unmatched_requests', default='any',
+        choices=[('any', 'any host may take the request'),
+                 ('untagged', 'only hosts in no subnet group'),
+                 ('none', 'no host: the request fails with NoValidHost')],
+        help="""
+What happens to a request whose source address matches no network, or
+that has no usable source address.
+"""),
+    cfg.StrOpt(
+        'untagged_hosts', default='allow',
+        choices=[('allow', 'hosts in no subnet group take any request'),
+                 ('deny', 'hosts in no subnet group take only unmatched '
+                          'requests (see unmatched_requests)')],
+        help="""
+Whether hosts that serve no network take requests matched to a network.
+"""),
+    cfg.ListOpt(
+        'trusted_proxies', default=[],
+        help="""
+Addresses or networks of the proxies in front of nova-api.
+
+With ``[oslo_middleware] enable_proxy_headers_parsing``, nova records the
+raw ``X-Forwarded-For`` list as the request's address; it is walked from
+the right, skipping these proxies. Without them, a list is not trusted and
+the request counts as having no usable source address.
+"""),
+    cfg.FloatOpt(
+        'subnet_affinity_weight_multiplier', default=1.0,
+        help="""
+Multiplier for the subnet-affinity weigher.
+
+Positive values prefer the hosts of the request's subnet group; 0 turns
+the weigher off. Overridable per aggregate with metadata of the same name.
+"""),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts() -> list:
+    return [(GROUP, OPTS)]
+
+
+def _value(conf: cfg.ConfigOpts, name: str):
+    try:
+        return getattr(conf[GROUP], name)
+    except cfg.ConfigFileValueError as exc:
+        raise ConfigError(PLUGIN, '%s.%s' % (GROUP, name), None,
+                          str(exc)) from None
+
+
+def policy_from_conf(conf: cfg.ConfigOpts, warn=None) -> policy.Policy:
+    """Build the policy from registered options.
+
+    :raises ConfigError: naming the option with a bad value.
+    """
+    rules = []
+    for text in _value(conf, 'static_rules'):
+        try:
+            rules.append(policy.parse_static_rule(text))
+        except ValueError as exc:
+            raise ConfigError(PLUGIN, GROUP + '.static_rules', text,
+                              str(exc)) from None
+    key = _value(conf, 'metadata_key')
+    if not key or not key.strip():
+        raise ConfigError(PLUGIN, GROUP + '.metadata_key', key, 'empty')
+    return policy.Policy(rules, key.strip(),
+                         _value(conf, 'unmatched_requests'),
+                         _value(conf, 'untagged_hosts'), warn=warn)
+
+
+def trusted_proxies_from_conf(conf: cfg.ConfigOpts) -> net.NetworkSet:
+    """The ``trusted_proxies`` option, parsed strictly.
+
+    :raises ConfigError: naming the bad entry.
+    """
+    value = _value(conf, 'trusted_proxies')
+    try:
+        return net.NetworkSet(net.parse_network_list(value))
+    except net.AddressError as exc:
+        raise ConfigError(PLUGIN, GROUP + '.trusted_proxies',
+                          ','.join(value), str(exc)) from None

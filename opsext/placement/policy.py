@@ -1,0 +1,223 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+
+"""Subnet-affinity policy: which hosts serve a request, and why.
+
+Hosts are grouped by the subnets they serve, from two sources:
+
+* host aggregate metadata, ``opsext_subnets=10.1.0.0/16,2001:db8:1::/48``
+  on the aggregates a host belongs to;
+* static rules from configuration, ``10.1.0.0/16 = doc*``: hosts whose
+  name matches a pattern serve that network (the Operations Guide's
+  example: 10.1/16 to ``doc*``, 10.2/16 to ``ops*``, everything else,
+  ``0.0.0.0/0``, to ``dev*``).
+
+A request is matched to the **longest prefix** among all those networks
+that contains its source address (the guide's ``startswith('10.1')`` also
+matched 10.10.x). Hosts serving that network pass; hosts serving other
+networks fail; hosts in no group pass or fail by ``untagged_hosts``.
+Requests whose address matches no network (or that have none) go to any
+host, to untagged hosts only, or nowhere, by ``unmatched_requests``.
+
+A host whose aggregate metadata does not parse fails every request (which
+subnet it serves cannot be known), with a warning naming the aggregate and
+the value. Nothing here raises while scheduling.
+"""
+
+import fnmatch
+import re
+from typing import Callable, Iterable, Mapping, NamedTuple, Optional
+
+from opsext import net
+
+UNMATCHED_REQUESTS = ('any', 'untagged', 'none')
+UNTAGGED_HOSTS = ('allow', 'deny')
+DEFAULT_METADATA_KEY = 'opsext_subnets'
+_PATTERN = re.compile(r'\A[A-Za-z0-9*?\[\]._-]{1,255}\Z')
+
+
+class StaticRule(NamedTuple):
+    network: net.IPNetwork
+    patterns: tuple  # shell patterns on host names
+
+
+class HostView(NamedTuple):
+    """What the policy knows of a host."""
+
+    name: str
+    aggregates: tuple = ()  # (aggregate name, metadata mapping) pairs
+
+
+class RequestMatch(NamedTuple):
+    """The network a request was matched to, once per request."""
+
+    address: Optional[net.IPAddress]
+    network: Optional[net.IPNetwork]
+    reason: str
+
+
+class Verdict(NamedTuple):
+    passes: bool
+    weight: float  # 1.0 on a host of the request's group, else 0.0
+    reason: str
+
+
+def parse_static_rule(text: str) -> StaticRule:
+    """Parse ``<network> = <pattern>[, <pattern>...]``.
+
+    :raises ValueError: naming the bad part.
+    """
+    network_text, sep, patterns_text = text.partition('=')
+    if not sep:
+        raise ValueError('%r: write <network> = <host pattern>, ...' % text)
+    try:
+        network = net.parse_network(network_text.strip())
+    except net.AddressError as exc:
+        raise ValueError('%r: %s' % (text, exc)) from None
+    patterns = tuple(p.strip() for p in patterns_text.split(','))
+    bad = [p for p in patterns if not _PATTERN.match(p)]
+    if bad or not patterns:
+        raise ValueError('%r: bad host pattern %r' % (text, bad[0] if bad
+                                                      else patterns_text))
+    return StaticRule(network, patterns)
+
+
+class Policy:
+    """The subnet-affinity decision, shared by filter, weigher, explain."""
+
+    def __init__(self, static_rules: Iterable[StaticRule] = (),
+                 metadata_key: str = DEFAULT_METADATA_KEY,
+                 unmatched_requests: str = 'any',
+                 untagged_hosts: str = 'allow',
+                 warn: Optional[Callable[..., None]] = None) -> None:
+        if unmatched_requests not in UNMATCHED_REQUESTS:
+            raise ValueError('unmatched_requests must be one of %s'
+                             % ', '.join(UNMATCHED_REQUESTS))
+        if untagged_hosts not in UNTAGGED_HOSTS:
+            raise ValueError('untagged_hosts must be one of %s'
+                             % ', '.join(UNTAGGED_HOSTS))
+        self.static_rules = tuple(static_rules)
+        self.metadata_key = metadata_key
+        self.unmatched_requests = unmatched_requests
+        self.untagged_hosts = untagged_hosts
+        self._warn = warn
+        self._parsed: dict = {}   # raw metadata value -> networks or None
+        self._warned: set = set()
+        self._by_name: dict = {}  # host name -> static networks
+
+    def _aggregate_networks(self, aggregate: str, metadata: Mapping):
+        """Networks an aggregate tags its hosts with; None if malformed."""
+        raw = metadata.get(self.metadata_key) if metadata else None
+        if raw is None:
+            return ()
+        if raw not in self._parsed:
+            if len(self._parsed) > 4096:
+                self._parsed.clear()
+            try:
+                self._parsed[raw] = tuple(net.parse_network_list(raw))
+            except (net.AddressError, TypeError, AttributeError):
+                self._parsed[raw] = None
+        networks = self._parsed[raw]
+        if networks is None and (aggregate, raw) not in self._warned:
+            self._warned.add((aggregate, raw))
+            if self._warn is not None:
+                self._warn('aggregate %(aggregate)s has malformed %(key)s '
+                           'metadata %(value)r: its hosts fail every request',
+                           {'aggregate': aggregate, 'key': self.metadata_key,
+                            'value': raw})
+        return networks
+
+    def _static_networks(self, name: str) -> tuple:
+        found = self._by_name.get(name)
+        if found is None:
+            if len(self._by_name) > 65536:
+                self._by_name.clear()
+            found = self._by_name[name] = tuple(
+                rule.network for rule in self.static_rules
+                if any(fnmatch.fnmatchcase(name, p) for p in rule.patterns))
+        return found
+
+    def host_networks(self, host: HostView):
+        """(networks the host serves, names of malformed aggregates)."""
+        networks = set(self._static_networks(host.name))
+        malformed = []
+        for aggregate, metadata in host.aggregates:
+            found = self._aggregate_networks(aggregate, metadata)
+            if found is None:
+                malformed.append(aggregate)
+            else:
+                networks.update(found)
+        return networks, malformed
+
+    def match(self, address: Optional[net.IPAddress],
+              hosts: Iterable[HostView] = ()) -> RequestMatch:
+        """Match a source address to its longest-prefix network.
+
+        ``hosts`` supplies the aggregate networks; done once per request.
+        """
+        if address is None:
+            return RequestMatch(None, None, 'no usable source address')
+        best = None
+        candidates = [rule.network for rule in self.static_rules]
+        seen = set()
+        for host in hosts:
+            for aggregate, metadata in host.aggregates:
+                raw = metadata.get(self.metadata_key) if metadata else None
+                if raw is None or (aggregate, raw) in seen:
+                    continue
+                seen.add((aggregate, raw))
+                candidates.extend(
+                    self._aggregate_networks(aggregate, metadata) or ())
+        for network in candidates:
+            if network.version == address.version and address in network \
+                    and (best is None or network.prefixlen > best.prefixlen):
+                best = network
+        if best is None:
+            return RequestMatch(address, None,
+                                '%s matches no subnet rule' % address)
+        return RequestMatch(address, best, '%s matches %s' % (address, best))
+
+    def verdict(self, host: HostView, match: RequestMatch) -> Verdict:
+        """Whether ``host`` may take the request, its weight, and why."""
+        networks, malformed = self.host_networks(host)
+        if malformed:
+            return Verdict(False, 0.0, 'aggregate %s has malformed %s '
+                           'metadata' % (', '.join(malformed),
+                                         self.metadata_key))
+        if match.network is None:
+            if self.unmatched_requests == 'any':
+                return Verdict(True, 0.0, '%s; unmatched_requests=any'
+                               % match.reason)
+            if self.unmatched_requests == 'untagged' and not networks:
+                return Verdict(True, 0.0, '%s; host is in no subnet group'
+                               % match.reason)
+            return Verdict(False, 0.0, '%s; unmatched_requests=%s%s' % (
+                match.reason, self.unmatched_requests,
+                ' and the host serves %s' % _names(networks) if networks
+                else ''))
+        if match.network in networks:
+            return Verdict(True, 1.0, 'serves %s, the longest match for %s'
+                           % (match.network, match.address))
+        if not networks:
+            if self.untagged_hosts == 'allow':
+                return Verdict(True, 0.0, 'host is in no subnet group; '
+                               'untagged_hosts=allow')
+            return Verdict(False, 0.0, 'host is in no subnet group; '
+                           'untagged_hosts=deny')
+        return Verdict(False, 0.0, 'serves %s; the request from %s is for '
+                       '%s' % (_names(networks), match.address,
+                               match.network))
+
+
+def _names(networks) -> str:
+    return ', '.join(sorted(str(n) for n in networks))
