@@ -49,7 +49,7 @@ import webob.exc
 from opsext import client_ip
 from opsext.exceptions import ConfigError
 from opsext.exceptions import StorageError
-from opsext import net
+from opsext import pasteconf
 from opsext.ratelimit import rules as rules_mod
 from opsext.ratelimit import storage
 from opsext.ratelimit.storage import base
@@ -58,8 +58,6 @@ from opsext.ratelimit import window
 
 NAME = 'ratelimit'
 LOG = logging.getLogger(__name__)
-_TRUE = frozenset(('true', '1', 'yes', 'on', 't', 'y'))
-_FALSE = frozenset(('false', '0', 'no', 'off', 'f', 'n'))
 
 OPTIONS = {
     'backend': 'memory://',
@@ -81,35 +79,6 @@ SWIFT_CACHE = 'swift.cache'
 _PREFIXES = ('rule_', 'override_', 'log_', 'set ', '__')
 
 
-def _bool(conf, option):
-    value = str(conf.get(option, OPTIONS[option])).strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ConfigError(NAME, option, value, 'not a boolean')
-
-
-def _number(conf, option, kind, low, high):
-    value = conf.get(option, OPTIONS[option])
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        raise ConfigError(NAME, option, value, 'not a number') from None
-    if not low <= number <= high:
-        raise ConfigError(NAME, option, value,
-                          'must be between %s and %s' % (low, high))
-    return number
-
-
-def _networks(conf, option):
-    value = conf.get(option, OPTIONS[option])
-    try:
-        return net.NetworkSet.from_string(value)
-    except net.AddressError as exc:
-        raise ConfigError(NAME, option, value, str(exc)) from None
-
-
 class Settings:
     """Options of one filter stage, parsed and validated once."""
 
@@ -119,9 +88,10 @@ class Settings:
         if unknown:
             raise ConfigError(NAME, unknown[0], conf[unknown[0]],
                               'unknown option')
-        self.timeout = _number(conf, 'timeout', float, 0.001, 5.0)
-        self.warn_interval = _number(conf, 'warn_interval', float, 1, 86400)
-        self.backend_uri = conf.get('backend', OPTIONS['backend']).strip()
+        options = pasteconf.PasteOptions(NAME, conf, OPTIONS)
+        self.timeout = options.number('timeout', float, 0.001, 5.0)
+        self.warn_interval = options.number('warn_interval', float, 1, 86400)
+        self.backend_uri = options.text('backend').strip()
         self.backend = None
         if self.backend_uri != SWIFT_CACHE:
             try:
@@ -131,21 +101,15 @@ class Settings:
                 raise ConfigError(NAME, 'backend', self.backend_uri,
                                   str(exc)) from None
         self.rules = self._rules(conf)
-        self.exempt_cidrs = _networks(conf, 'exempt_cidrs')
+        self.exempt_cidrs = options.networks('exempt_cidrs')
         self.exempt_roles = frozenset(
-            r.strip().lower() for r in conf.get(
-                'exempt_roles', '').replace(',', ' ').split())
-        header = conf.get('forwarded_header', OPTIONS['forwarded_header'])
-        if header.lower() not in client_ip.FORWARDED_HEADERS:
-            raise ConfigError(NAME, 'forwarded_header', header, 'must be '
-                              + ' or '.join(client_ip.FORWARDED_HEADERS))
-        self.resolver = client_ip.ClientAddressResolver(
-            _networks(conf, 'trusted_proxies'), header.lower(),
-            _number(conf, 'max_proxy_hops', int, 1, 100))
-        self.fail_closed = _bool(conf, 'fail_closed')
-        self.dry_run = _bool(conf, 'dry_run')
-        self.x_ratelimit_headers = _bool(conf, 'x_ratelimit_headers')
-        self.headers_on_success = _bool(conf, 'headers_on_success')
+            r.strip().lower() for r in options.text(
+                'exempt_roles').replace(',', ' ').split())
+        self.resolver = options.client_resolver()
+        self.fail_closed = options.boolean('fail_closed')
+        self.dry_run = options.boolean('dry_run')
+        self.x_ratelimit_headers = options.boolean('x_ratelimit_headers')
+        self.headers_on_success = options.boolean('headers_on_success')
 
     @staticmethod
     def _rules(conf):

@@ -75,13 +75,11 @@ from swift.proxy.controllers.base import get_cache_key
 from swift.proxy.controllers.base import get_container_info
 
 from opsext import client_ip
-from opsext.exceptions import ConfigError
-from opsext import net
+from opsext import pasteconf
 from opsext.swift import _allowlist
 
 NAME = 'ip_whitelist'
 SWIFT_SOURCE = 'IPWL'
-_FALSE_VALUES = frozenset(('false', 'f', '0', 'no', 'n', 'off'))
 _CONTAINER_PREFIX = 'x-container-meta-'
 _ACCOUNT_PREFIX = 'x-account-meta-'
 _MISSING = (404, 410)
@@ -102,50 +100,17 @@ class _Denied(Exception):
     """A decision to deny, with the reason for the log."""
 
 
-def _bool(conf: dict, option: str) -> bool:
-    value = str(conf.get(option, OPTIONS[option])).strip().lower()
-    if value in utils.TRUE_VALUES:
-        return True
-    if value in _FALSE_VALUES:
-        return False
-    raise ConfigError(NAME, option, value, 'not a boolean')
-
-
-def _int(conf: dict, option: str, minimum: int) -> int:
-    value = conf.get(option, OPTIONS[option])
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ConfigError(NAME, option, value, 'not an integer') from None
-    if number < minimum:
-        raise ConfigError(NAME, option, value, 'must be >= %d' % minimum)
-    return number
-
-
-def _networks(conf: dict, option: str) -> net.NetworkSet:
-    value = conf.get(option, OPTIONS[option])
-    try:
-        return net.NetworkSet.from_string(value)
-    except net.AddressError as exc:
-        raise ConfigError(NAME, option, value, str(exc)) from None
-
-
 class Settings:
     """The filter's options, parsed and validated once at start-up."""
 
     def __init__(self, conf: dict) -> None:
-        self.operator_cidrs = _networks(conf, 'operator_cidrs')
-        self.allow_reseller = _bool(conf, 'allow_reseller')
-        self.enforce = _bool(conf, 'enforce')
-        self.deny_message = conf.get('deny_message', OPTIONS['deny_message'])
-        self.cache_size = _int(conf, 'cache_size', 1)
-        header = conf.get('forwarded_header', OPTIONS['forwarded_header'])
-        if header.lower() not in client_ip.FORWARDED_HEADERS:
-            raise ConfigError(NAME, 'forwarded_header', header, 'must be '
-                              + ' or '.join(client_ip.FORWARDED_HEADERS))
-        self.resolver = client_ip.ClientAddressResolver(
-            _networks(conf, 'trusted_proxies'), header.lower(),
-            _int(conf, 'max_proxy_hops', 1))
+        options = pasteconf.PasteOptions(NAME, conf, OPTIONS)
+        self.operator_cidrs = options.networks('operator_cidrs')
+        self.allow_reseller = options.boolean('allow_reseller')
+        self.enforce = options.boolean('enforce')
+        self.deny_message = options.text('deny_message')
+        self.cache_size = options.number('cache_size', int, 1)
+        self.resolver = options.client_resolver()
 
 
 class _Authorize:
