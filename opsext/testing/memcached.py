@@ -29,7 +29,6 @@ a reason to skip: install it with ``apt-get install memcached``.
 import logging
 import os
 import shutil
-import signal
 import socket
 import tempfile
 import time
@@ -61,8 +60,10 @@ def find_memcached(binary: str = 'memcached') -> str:
     return found
 
 
-class MemcachedServer(object):
+class MemcachedServer(process.FreezableServer):
     """A memcached subprocess listening on ``host`` (TCP only)."""
+
+    NAME = 'memcached'
 
     def __init__(self, host: str = '127.0.0.1', port: Optional[int] = None,
                  binary: str = 'memcached', memory_mb: int = 64,
@@ -114,7 +115,7 @@ class MemcachedServer(object):
             try:
                 self._start_once(path)
                 return self
-            except _PortInUse:
+            except process.PortInUse:
                 self._process = None
                 if chosen_port is not None or attempt == _BIND_ATTEMPTS:
                     self.stop()
@@ -141,7 +142,7 @@ class MemcachedServer(object):
         while True:
             if not self._process.running():
                 if 'Address already in use' in self._process.log_text():
-                    raise _PortInUse()
+                    raise process.PortInUse()
                 raise RuntimeError('memcached failed to start: %s'
                                    % self._process.describe_exit())
             try:
@@ -185,30 +186,6 @@ class MemcachedServer(object):
         if reply != b'OK':
             raise RuntimeError('memcached flush_all answered %r' % reply)
 
-    def pause(self) -> None:
-        """Freeze memcached (SIGSTOP): connections hang, nothing answers."""
-        self._signal(signal.SIGSTOP)
-        self._paused = True
-        _wait_stopped(self._process.pid, True)
-
-    def resume(self) -> None:
-        """Let a paused memcached run again (SIGCONT)."""
-        self._signal(signal.SIGCONT)
-        self._paused = False
-        _wait_stopped(self._process.pid, False)
-
-    def kill(self) -> None:
-        """Kill memcached at once (SIGKILL); start() brings it back."""
-        self._signal(signal.SIGKILL)
-        self._process.wait_or_kill(5.0)
-        self._process = None
-        self._paused = False
-
-    def _signal(self, signum: int) -> None:
-        if self._process is None or not self._process.running():
-            raise RuntimeError('memcached is not running')
-        os.kill(self._process.pid, signum)
-
     def terminate(self) -> None:
         """Ask memcached to exit (SIGTERM) without waiting; see stop()."""
         if self._process is not None:
@@ -241,35 +218,3 @@ class MemcachedServer(object):
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
-
-
-def _wait_stopped(pid: int, stopped: bool, timeout: float = 5.0) -> None:
-    """Wait until every thread of ``pid`` is (or no longer is) stopped.
-
-    A signal is delivered asynchronously: right after ``kill(SIGSTOP)`` the
-    server may still answer a request. Linux only; elsewhere, no wait.
-    """
-    task_dir = '/proc/%d/task' % pid
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            tids = os.listdir(task_dir)
-        except OSError:
-            return
-        states = []
-        for tid in tids:
-            try:
-                with open(os.path.join(task_dir, tid, 'stat')) as stat:
-                    # "pid (comm) state ...", and comm may hold spaces.
-                    states.append(stat.read().rpartition(')')[2].split()[0])
-            except OSError:
-                continue  # that thread has just exited
-        if all((state in 'Tt') == stopped for state in states):
-            return
-        time.sleep(0.001)
-    raise RuntimeError('process %d did not %s within %.0f s'
-                       % (pid, 'stop' if stopped else 'continue', timeout))
-
-
-class _PortInUse(Exception):
-    """memcached exited because its port was taken."""

@@ -25,9 +25,11 @@ terminal never reaches them; stopping them is always our job.
 import ctypes
 import ctypes.util
 import logging
+import os
 import signal
 import subprocess
 import sys
+import time
 import warnings
 from typing import Callable, Mapping, Optional, Sequence
 
@@ -132,3 +134,71 @@ class ManagedProcess(object):
         return '%s exited with status %s; last lines of %s:\n%s' % (
             self.name, self.exit_status(), self.log_path,
             self.log_tail() or '(empty log)')
+
+
+class PortInUse(Exception):
+    """A server exited because its port was taken; retry on another."""
+
+
+class FreezableServer(object):
+    """pause, resume and kill for a server whose process is ``_process``.
+
+    Subclasses set ``NAME`` (for messages) and keep their
+    :class:`ManagedProcess` in ``self._process``.
+    """
+
+    NAME = 'server'
+    _process: Optional['ManagedProcess'] = None
+    _paused = False
+
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP): connections hang, nothing answers."""
+        self._signal(signal.SIGSTOP)
+        self._paused = True
+        wait_stopped(self._process.pid, True)
+
+    def resume(self) -> None:
+        """Let a paused server run again (SIGCONT)."""
+        self._signal(signal.SIGCONT)
+        self._paused = False
+        wait_stopped(self._process.pid, False)
+
+    def kill(self) -> None:
+        """Kill the server at once (SIGKILL); start() brings it back."""
+        self._signal(signal.SIGKILL)
+        self._process.wait_or_kill(5.0)
+        self._process = None
+        self._paused = False
+
+    def _signal(self, signum: int) -> None:
+        if self._process is None or not self._process.running():
+            raise RuntimeError('%s is not running' % self.NAME)
+        os.kill(self._process.pid, signum)
+
+
+def wait_stopped(pid: int, stopped: bool, timeout: float = 5.0) -> None:
+    """Wait until every thread of ``pid`` is (or no longer is) stopped.
+
+    A signal is delivered asynchronously: right after ``kill(SIGSTOP)`` the
+    server may still answer a request. Linux only; elsewhere, no wait.
+    """
+    task_dir = '/proc/%d/task' % pid
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            tids = os.listdir(task_dir)
+        except OSError:
+            return
+        states = []
+        for tid in tids:
+            try:
+                with open(os.path.join(task_dir, tid, 'stat')) as stat:
+                    # "pid (comm) state ...", and comm may hold spaces.
+                    states.append(stat.read().rpartition(')')[2].split()[0])
+            except OSError:
+                continue  # that thread has just exited
+        if all((state in 'Tt') == stopped for state in states):
+            return
+        time.sleep(0.001)
+    raise RuntimeError('process %d did not %s within %.0f s'
+                       % (pid, 'stop' if stopped else 'continue', timeout))

@@ -31,7 +31,6 @@ Redis client library.
 import logging
 import os
 import shutil
-import signal
 import socket
 import tempfile
 import time
@@ -63,8 +62,10 @@ def find_redis_server(binary: str = 'redis-server') -> str:
     return found
 
 
-class RedisServer(object):
+class RedisServer(process.FreezableServer):
     """A redis-server subprocess listening on ``host`` (TCP only)."""
+
+    NAME = 'redis-server'
 
     def __init__(self, host: str = '127.0.0.1', port: Optional[int] = None,
                  binary: str = 'redis-server',
@@ -118,7 +119,7 @@ class RedisServer(object):
             try:
                 self._start_once(path)
                 return self
-            except _PortInUse:
+            except process.PortInUse:
                 self._process = None
                 if chosen_port is not None or attempt == _BIND_ATTEMPTS:
                     self.stop()
@@ -142,7 +143,7 @@ class RedisServer(object):
         while True:
             if not self._process.running():
                 if 'Address already in use' in self._process.log_text():
-                    raise _PortInUse()
+                    raise process.PortInUse()
                 raise RuntimeError('redis-server failed to start: %s'
                                    % self._process.describe_exit())
             try:
@@ -181,30 +182,6 @@ class RedisServer(object):
         if reply != b'+OK':
             raise RuntimeError('redis FLUSHALL answered %r' % reply)
 
-    def pause(self) -> None:
-        """Freeze redis-server (SIGSTOP): connections hang."""
-        self._signal(signal.SIGSTOP)
-        self._paused = True
-        _wait_stopped(self._process.pid, True)
-
-    def resume(self) -> None:
-        """Let a paused redis-server run again (SIGCONT)."""
-        self._signal(signal.SIGCONT)
-        self._paused = False
-        _wait_stopped(self._process.pid, False)
-
-    def kill(self) -> None:
-        """Kill redis-server at once (SIGKILL); start() brings it back."""
-        self._signal(signal.SIGKILL)
-        self._process.wait_or_kill(5.0)
-        self._process = None
-        self._paused = False
-
-    def _signal(self, signum: int) -> None:
-        if self._process is None or not self._process.running():
-            raise RuntimeError('redis-server is not running')
-        os.kill(self._process.pid, signum)
-
     def stop(self, timeout: float = 5.0) -> None:
         """Stop redis-server: SIGTERM, then SIGKILL after ``timeout``."""
         if self._process is not None:
@@ -223,35 +200,3 @@ class RedisServer(object):
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
-
-
-def _wait_stopped(pid: int, stopped: bool, timeout: float = 5.0) -> None:
-    """Wait until every thread of ``pid`` is (or no longer is) stopped.
-
-    A signal is delivered asynchronously: right after ``kill(SIGSTOP)`` the
-    server may still answer a request. Linux only; elsewhere, no wait.
-    """
-    task_dir = '/proc/%d/task' % pid
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            tids = os.listdir(task_dir)
-        except OSError:
-            return
-        states = []
-        for tid in tids:
-            try:
-                with open(os.path.join(task_dir, tid, 'stat')) as stat:
-                    # "pid (comm) state ...", and comm may hold spaces.
-                    states.append(stat.read().rpartition(')')[2].split()[0])
-            except OSError:
-                continue  # that thread has just exited
-        if all((state in 'Tt') == stopped for state in states):
-            return
-        time.sleep(0.001)
-    raise RuntimeError('process %d did not %s within %.0f s'
-                       % (pid, 'stop' if stopped else 'continue', timeout))
-
-
-class _PortInUse(Exception):
-    """redis-server exited because its port was taken."""
