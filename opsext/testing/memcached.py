@@ -28,7 +28,6 @@ a reason to skip: install it with ``apt-get install memcached``.
 
 import logging
 import os
-import shutil
 import socket
 import tempfile
 import time
@@ -39,25 +38,12 @@ from opsext.testing import process
 
 LOG = logging.getLogger(__name__)
 
-# PATH often lacks the sbin directories where some distributions put it.
-_EXTRA_BIN_DIRS = ('/usr/bin', '/usr/sbin', '/usr/local/bin',
-                   '/usr/local/sbin')
 _BIND_ATTEMPTS = 3
 
 
 def find_memcached(binary: str = 'memcached') -> str:
     """Return the path of ``binary``, or raise RuntimeError naming it."""
-    if os.sep in binary:
-        found = binary if os.access(binary, os.X_OK) else None
-    else:
-        found = shutil.which(binary) or shutil.which(
-            binary, path=os.pathsep.join(_EXTRA_BIN_DIRS))
-    if not found:
-        raise RuntimeError(
-            'memcached binary %r not found (looked in PATH and %s); '
-            'install it, e.g. "apt-get install memcached"'
-            % (binary, ', '.join(_EXTRA_BIN_DIRS)))
-    return found
+    return process.find_binary(binary, 'memcached')
 
 
 class MemcachedServer(process.FreezableServer):

@@ -26,6 +26,7 @@ import ctypes
 import ctypes.util
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -202,3 +203,27 @@ def wait_stopped(pid: int, stopped: bool, timeout: float = 5.0) -> None:
         time.sleep(0.001)
     raise RuntimeError('process %d did not %s within %.0f s'
                        % (pid, 'stop' if stopped else 'continue', timeout))
+
+
+# PATH often lacks the sbin directories where some distributions put
+# servers.
+EXTRA_BIN_DIRS = ('/usr/bin', '/usr/sbin', '/usr/local/bin',
+                  '/usr/local/sbin')
+
+
+def find_binary(binary: str, package: str) -> str:
+    """Return the path of ``binary``, or raise RuntimeError naming it.
+
+    ``package`` is the Debian package that provides it, for the message.
+    """
+    if os.sep in binary:
+        found = binary if os.access(binary, os.X_OK) else None
+    else:
+        found = shutil.which(binary) or shutil.which(
+            binary, path=os.pathsep.join(EXTRA_BIN_DIRS))
+    if not found:
+        raise RuntimeError(
+            '%s binary %r not found (looked in PATH and %s); install it, '
+            'e.g. "apt-get install %s"' % (
+                package, binary, ', '.join(EXTRA_BIN_DIRS), package))
+    return found
