@@ -26,17 +26,23 @@ server logs) after the session; their paths are printed.
 
 import json
 import os
-from typing import Callable, Iterator, Mapping, Optional, Sequence
+from typing import (Callable, Iterator, Mapping, Optional, Sequence,
+                    TYPE_CHECKING)
 
 import pytest
 
-from opsext.testing.swift_cluster import SwiftCluster
+if TYPE_CHECKING:
+    from opsext.testing.swift_cluster import SwiftCluster
 
-ClusterFactory = Callable[..., SwiftCluster]
+# Swift is imported only when a cluster is started, so that tests without
+# Swift installed (tests/functional/nova in the nova environment) collect.
+ClusterFactory = Callable[..., 'SwiftCluster']
 
 
 @pytest.fixture(scope='session')
 def swift_cluster_factory() -> Iterator[ClusterFactory]:
+    from opsext.testing.swift_cluster import SwiftCluster
+
     keep = os.environ.get('OPSEXT_KEEP_CLUSTERS', '') not in ('', '0')
     clusters: dict[str, SwiftCluster] = {}
     failures: dict[str, Exception] = {}
@@ -44,7 +50,7 @@ def swift_cluster_factory() -> Iterator[ClusterFactory]:
     def factory(pipeline_filters: Optional[Sequence[str]] = None,
                 filter_conf: Optional[Mapping[str, Mapping[str, str]]] = None,
                 proxy_conf: Optional[Mapping[str, str]] = None
-                ) -> SwiftCluster:
+                ) -> 'SwiftCluster':
         key = json.dumps([list(pipeline_filters or []), filter_conf or {},
                           proxy_conf or {}], sort_keys=True)
         if key in failures:
@@ -74,6 +80,6 @@ def swift_cluster_factory() -> Iterator[ClusterFactory]:
 
 
 @pytest.fixture(scope='session')
-def swift_cluster(swift_cluster_factory: ClusterFactory) -> SwiftCluster:
+def swift_cluster(swift_cluster_factory: ClusterFactory) -> 'SwiftCluster':
     """The shared cluster with Swift's standard pipeline only."""
     return swift_cluster_factory()

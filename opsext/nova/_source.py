@@ -1,0 +1,73 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+
+"""The source address of a scheduling request, from its RequestSpec.
+
+nova-api records ``req.remote_addr`` as the request context's
+``remote_address``, and the context travels with the RequestSpec over RPC
+to the scheduler. Behind a load balancer with ``[oslo_middleware]
+enable_proxy_headers_parsing``, nova's ``http_proxy_to_wsgi`` copies the
+raw ``X-Forwarded-For`` value there, which may be a comma list: it is
+walked from the right, skipping ``trusted_proxies``, by
+:class:`opsext.client_ip.ClientAddressResolver`. Without trusted proxies
+a list is not believed. Anything missing or unparsable gives None, and the
+policy treats the request as unmatched: nothing here raises.
+
+On migrate, evacuate and unshelve the context is the caller's (an
+admin's address, or none), not the original requester's.
+"""
+
+from typing import Optional
+
+from opsext import client_ip
+from opsext import net
+
+
+def remote_address(spec_obj) -> Optional[str]:
+    """The raw ``remote_address`` of the spec's request context, if any."""
+    # The only place that reads this private attribute of RequestSpec:
+    # nova offers no public accessor for the context a spec arrived with.
+    context = getattr(spec_obj, '_context', None)
+    value = getattr(context, 'remote_address', None)
+    return value if isinstance(value, str) else None
+
+
+def parse_source(value: Optional[str],
+                 resolver: client_ip.ClientAddressResolver
+                 ) -> Optional[net.IPAddress]:
+    """The client address in a raw ``remote_address`` value, or None."""
+    if not value:
+        return None
+    entries = [entry.strip() for entry in value.split(',')]
+    if len(entries) > 1 and not resolver.trusted_proxies:
+        # Anyone can prepend to X-Forwarded-For: with no proxy to vouch
+        # for the hop that wrote it, no entry is more credible than another.
+        return None
+    # The rightmost entry was written by the proxy nova trusts to parse
+    # headers; it plays REMOTE_ADDR, the rest is the chain before it.
+    environ = {'REMOTE_ADDR': entries[-1]}
+    if len(entries) > 1:
+        environ['HTTP_X_FORWARDED_FOR'] = ', '.join(entries[:-1])
+    try:
+        return resolver.resolve(environ)
+    except client_ip.ClientAddressError:
+        return None
+
+
+def source_address(spec_obj, resolver: client_ip.ClientAddressResolver
+                   ) -> Optional[net.IPAddress]:
+    """The request's source address, or None when it cannot be known."""
+    try:
+        return parse_source(remote_address(spec_obj), resolver)
+    except Exception:  # never fail scheduling over an address
+        return None

@@ -1,0 +1,112 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+
+"""Fixtures running the opsext filter and weigher inside real Nova.
+
+Nova's ``HostFilterHandler`` and ``HostWeightHandler`` load the plugins by
+dotted path from ``[filter_scheduler]``, as ``HostManager`` does, and run
+them over real ``HostState`` objects with real ``Aggregate`` objects, for
+a real ``RequestSpec`` whose context went through nova's RPC serializers.
+Configuration goes through ``oslo_config.fixture.Config`` on nova's
+``CONF`` and is reset after each test.
+"""
+
+import nova.conf
+from nova import context as nova_context
+from nova import objects
+from nova.objects import base as objects_base
+from nova import rpc
+from nova.scheduler import filters
+from nova.scheduler import host_manager
+from nova.scheduler import weights
+from oslo_config import fixture as config_fixture
+from oslo_serialization import jsonutils
+from oslo_utils import uuidutils
+import pytest
+
+from opsext.placement import options
+
+CONF = nova.conf.CONF
+GROUP = options.GROUP
+
+
+@pytest.fixture(scope='session', autouse=True)
+def _nova_objects():
+    objects.register_all()
+
+
+@pytest.fixture
+def conf():
+    """Nova's CONF with the opsext group; every override undone after."""
+    options.register_opts(CONF)
+    fixture = config_fixture.Config(CONF)
+    fixture.setUp()
+    fixture.config(group='filter_scheduler', available_filters=[
+        'nova.scheduler.filters.all_filters',
+        'opsext.nova.filters.all_filters'])
+    fixture.config(group='filter_scheduler',
+                   enabled_filters=['AllHostsFilter', 'SubnetAffinityFilter'])
+    fixture.config(group='filter_scheduler', weight_classes=[
+        'nova.scheduler.weights.ram.RAMWeigher',
+        'opsext.nova.weights.SubnetAffinityWeigher'])
+    yield fixture
+    fixture.cleanUp()
+
+
+def load_filters():
+    """The enabled filters, loaded the way HostManager loads them."""
+    handler = filters.HostFilterHandler()
+    classes = handler.get_matching_classes(
+        CONF.filter_scheduler.available_filters)
+    by_name = {cls.__name__: cls for cls in classes}
+    return handler, [by_name[name]()
+                     for name in CONF.filter_scheduler.enabled_filters]
+
+
+def load_weighers():
+    handler = weights.HostWeightHandler()
+    classes = handler.get_matching_classes(
+        CONF.filter_scheduler.weight_classes)
+    return handler, [cls() for cls in classes]
+
+
+def aggregate(agg_id, name, **metadata):
+    return objects.Aggregate(id=agg_id, name=name, metadata=metadata)
+
+
+def host(name, *aggregates, free_ram_mb=1024):
+    state = host_manager.HostState(name, name + '-node',
+                                   uuidutils.generate_uuid())
+    state.aggregates = list(aggregates)
+    state.free_ram_mb = free_ram_mb
+    return state
+
+
+def request_spec(remote_address, scheduler_hints=None):
+    """A RequestSpec as the scheduler receives it: after an RPC hop."""
+    ctxt = nova_context.RequestContext(
+        user_id='demo', project_id='demo', is_admin=False,
+        remote_address=remote_address)
+    spec = objects.RequestSpec(
+        ctxt, instance_uuid=uuidutils.generate_uuid(), num_instances=1,
+        project_id='demo', scheduler_hints=scheduler_hints or {},
+        ignore_hosts=None, force_hosts=None, force_nodes=None)
+    serializer = rpc.RequestContextSerializer(
+        objects_base.NovaObjectSerializer())
+    # Through JSON, as on the wire.
+    wire_ctxt = jsonutils.loads(jsonutils.dumps(
+        serializer.serialize_context(ctxt)))
+    wire_spec = jsonutils.loads(jsonutils.dumps(
+        serializer.serialize_entity(ctxt, spec)))
+    received_ctxt = serializer.deserialize_context(wire_ctxt)
+    return serializer.deserialize_entity(received_ctxt, wire_spec)

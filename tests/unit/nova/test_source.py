@@ -1,0 +1,64 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+
+"""The source address of a scheduling request (no nova needed)."""
+
+import ipaddress
+import types
+
+import pytest
+
+from opsext import client_ip
+from opsext import net
+from opsext.nova import _source
+
+
+def _resolver(trusted=''):
+    return client_ip.ClientAddressResolver(net.NetworkSet.from_string(trusted))
+
+
+def _spec(remote_address):
+    context = types.SimpleNamespace(remote_address=remote_address)
+    return types.SimpleNamespace(_context=context)
+
+
+def test_single_address():
+    assert _source.source_address(_spec('10.1.2.3'), _resolver()) == \
+        ipaddress.ip_address('10.1.2.3')
+
+
+def test_ipv4_mapped_ipv6_is_normalised():
+    assert _source.source_address(_spec('::ffff:10.1.2.3'), _resolver()) \
+        == ipaddress.ip_address('10.1.2.3')
+
+
+@pytest.mark.parametrize('value', [None, '', '10.1.2', 'bogus', 42,
+                                   '10.1.2.3, , 192.0.2.7'])
+def test_unusable_values_give_none(value):
+    assert _source.source_address(_spec(value),
+                                  _resolver('192.0.2.7')) is None
+
+
+def test_list_without_trusted_proxies_gives_none():
+    assert _source.source_address(_spec('10.1.2.3, 10.2.0.9'),
+                                  _resolver()) is None
+
+
+def test_list_walked_from_the_right_past_trusted_proxies():
+    spec = _spec('10.9.9.9, 10.1.2.3, 192.0.2.7')
+    assert _source.source_address(spec, _resolver('192.0.2.0/24')) == \
+        ipaddress.ip_address('10.1.2.3')
+
+
+def test_no_context_gives_none():
+    assert _source.source_address(object(), _resolver()) is None
