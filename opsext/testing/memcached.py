@@ -33,12 +33,9 @@ import tempfile
 import time
 from typing import Optional
 
-from opsext.testing import ports
 from opsext.testing import process
 
 LOG = logging.getLogger(__name__)
-
-_BIND_ATTEMPTS = 3
 
 
 def find_memcached(binary: str = 'memcached') -> str:
@@ -94,26 +91,8 @@ class MemcachedServer(process.FreezableServer):
                                                   suffix='.log')
             os.close(fd)
             self._own_log = True
-        chosen_port = self.port
-        for attempt in range(1, _BIND_ATTEMPTS + 1):
-            if chosen_port is None:
-                self.port = ports.free_port(self.host)
-            try:
-                self._start_once(path)
-                return self
-            except process.PortInUse:
-                self._process = None
-                if chosen_port is not None or attempt == _BIND_ATTEMPTS:
-                    self.stop()
-                    raise RuntimeError(
-                        'memcached could not bind %s after %d attempts'
-                        % (self.address, attempt))
-                LOG.debug('memcached port %d was taken; retrying',
-                          self.port)
-            except BaseException:
-                self.stop()
-                raise
-        raise AssertionError('unreachable')
+        self._start_on_a_port(path)
+        return self
 
     def _start_once(self, path: str) -> None:
         argv = [path, '-l', self.host, '-p', str(self.port), '-U', '0',

@@ -34,6 +34,8 @@ import time
 import warnings
 from typing import Callable, Mapping, Optional, Sequence
 
+from opsext.testing import ports
+
 LOG = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
@@ -175,6 +177,33 @@ class FreezableServer(object):
         if self._process is None or not self._process.running():
             raise RuntimeError('%s is not running' % self.NAME)
         os.kill(self._process.pid, signum)
+
+    def _start_on_a_port(self, path: str, attempts: int = 3) -> None:
+        """Run ``self._start_once(path)``, on a fresh free port if taken.
+
+        A port chosen by the caller (``self.port`` set before the first
+        start, or kept for a restart) is tried once. Subclasses provide
+        ``host``, ``port``, ``address``, ``_start_once`` and ``stop``.
+        """
+        chosen_port = self.port
+        for attempt in range(1, attempts + 1):
+            if chosen_port is None:
+                self.port = ports.free_port(self.host)
+            try:
+                self._start_once(path)
+                return
+            except PortInUse:
+                self._process = None
+                if chosen_port is not None or attempt == attempts:
+                    self.stop()
+                    raise RuntimeError('%s could not bind %s after %d '
+                                       'attempts' % (self.NAME, self.address,
+                                                     attempt))
+                LOG.debug('%s port %d was taken; retrying', self.NAME,
+                          self.port)
+            except BaseException:
+                self.stop()
+                raise
 
 
 def wait_stopped(pid: int, stopped: bool, timeout: float = 5.0) -> None:

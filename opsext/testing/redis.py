@@ -36,12 +36,9 @@ import tempfile
 import time
 from typing import Optional
 
-from opsext.testing import ports
 from opsext.testing import process
 
 LOG = logging.getLogger(__name__)
-
-_BIND_ATTEMPTS = 3
 
 
 def find_redis_server(binary: str = 'redis-server') -> str:
@@ -99,25 +96,8 @@ class RedisServer(process.FreezableServer):
         path = find_redis_server(self.binary)
         if self._workdir is None:
             self._workdir = tempfile.mkdtemp(prefix='redis-')
-        chosen_port = self.port
-        for attempt in range(1, _BIND_ATTEMPTS + 1):
-            if chosen_port is None:
-                self.port = ports.free_port(self.host)
-            try:
-                self._start_once(path)
-                return self
-            except process.PortInUse:
-                self._process = None
-                if chosen_port is not None or attempt == _BIND_ATTEMPTS:
-                    self.stop()
-                    raise RuntimeError(
-                        'redis-server could not bind %s after %d attempts'
-                        % (self.address, attempt))
-                LOG.debug('redis port %d was taken; retrying', self.port)
-            except BaseException:
-                self.stop()
-                raise
-        raise AssertionError('unreachable')
+        self._start_on_a_port(path)
+        return self
 
     def _start_once(self, path: str) -> None:
         argv = [path, '--bind', self.host, '--port', str(self.port),
