@@ -8,7 +8,6 @@ import concurrent.futures
 import configparser
 import http.client
 import io
-import socket
 import urllib.parse
 import uuid
 
@@ -17,6 +16,7 @@ from swift.common import swob
 from swiftclient import client as swiftclient
 
 from opsext.testing.memcached import MemcachedServer
+from opsext.testing.statsd import StatsdListener
 from opsext.testing import swift_http
 from tests.functional.ratelimit.swift_proxies import extra_proxy
 
@@ -208,38 +208,27 @@ def swift_rl_redis():
 
 
 def test_swift_statsd_counters(rl_cluster, auth, tmp_path):
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(('127.0.0.1', 0))
-    sock.settimeout(5)
-    parser = configparser.RawConfigParser()
-    parser.optionxform = str
-    parser.read(rl_cluster.proxy_conf_path)
-    parser.set(SECTION, 'backend', 'memory://')
-    parser.set(SECTION, 'rule_writes', 'rates=1/hour key=account,container '
-               'methods=PUT')
-    parser.set(SECTION, 'log_statsd_host', '127.0.0.1')
-    parser.set(SECTION, 'log_statsd_port', str(sock.getsockname()[1]))
-    path = str(tmp_path / 'proxy-statsd.conf')
-    with open(path, 'w') as fp:
-        parser.write(fp)
-    app = rl_cluster.load_proxy_app(path)
     wanted = {'opsext_ratelimit.allowed', 'opsext_ratelimit.limited'}
-    metrics = set()
-    try:
+    with StatsdListener() as statsd:
+        parser = configparser.RawConfigParser()
+        parser.optionxform = str
+        parser.read(rl_cluster.proxy_conf_path)
+        parser.set(SECTION, 'backend', 'memory://')
+        parser.set(SECTION, 'rule_writes', 'rates=1/hour '
+                   'key=account,container methods=PUT')
+        parser.set(SECTION, 'log_statsd_host', '127.0.0.1')
+        parser.set(SECTION, 'log_statsd_port', str(statsd.port))
+        path = str(tmp_path / 'proxy-statsd.conf')
+        with open(path, 'w') as fp:
+            parser.write(fp)
+        app = rl_cluster.load_proxy_app(path)
         container = '%s/rl-%s' % (auth[0], uuid.uuid4().hex[:10])
         url = rl_cluster.proxy_url + container
         assert swift_http.wsgi_request(app, url, 'PUT', auth[1], b'',
                                        None, '127.0.0.1')[0] == 201
         assert swift_http.wsgi_request(app, url + '/o', 'PUT', auth[1], b'x',
                                        None, '127.0.0.1')[0] == 429
-        while not wanted <= metrics:
-            try:
-                metrics.add(sock.recv(512).decode().split(':')[0])
-            except socket.timeout:
-                break
-    finally:
-        sock.close()
-    assert wanted <= metrics
+        assert wanted <= statsd.collect(wanted)
 
 
 def test_swift_429_has_one_set_of_headers_for_all_rules(rl_cluster, auth,

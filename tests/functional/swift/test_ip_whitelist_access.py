@@ -1,12 +1,12 @@
 """ip_whitelist in a real Swift cluster: who gets in, and how it is said."""
 
 import json
-import socket
 
 import pytest
 from swift.common import wsgi
 
 from opsext.exceptions import ConfigError
+from opsext.testing.statsd import StatsdListener
 from tests.functional.swift.conftest import ALLOWED
 from tests.functional.swift.conftest import Client
 from tests.functional.swift.conftest import DENIED
@@ -195,14 +195,11 @@ def test_stored_bad_metadata_warned_once_per_container(wl_cluster, client,
 def test_statsd_counters_for_allowed_denied_bad_metadata(client, variant,
                                                          raw_app, locked):
     bad = _store_bad_list(client, raw_app)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(('127.0.0.1', 0))
-    sock.settimeout(5)
     wanted = {'t.ip_whitelist.allowed', 't.ip_whitelist.denied',
               't.ip_whitelist.bad_metadata'}
-    try:
+    with StatsdListener() as statsd:
         app = variant(log_statsd_host='127.0.0.1',
-                      log_statsd_port=str(sock.getsockname()[1]),
+                      log_statsd_port=str(statsd.port),
                       log_statsd_metric_prefix='t')
         client.call(app, 'GET', client.path(locked + '/secret'),
                     {'REMOTE_ADDR': ALLOWED})
@@ -210,15 +207,7 @@ def test_statsd_counters_for_allowed_denied_bad_metadata(client, variant,
                     {'REMOTE_ADDR': DENIED})
         client.call(app, 'GET', client.path(bad + '/secret'),
                     {'REMOTE_ADDR': ALLOWED})
-        metrics = set()
-        while not wanted <= metrics:
-            try:
-                metrics.add(sock.recv(512).decode().split(':')[0])
-            except socket.timeout:
-                break
-    finally:
-        sock.close()
-    assert wanted <= metrics
+        assert wanted <= statsd.collect(wanted)
 
 
 @pytest.mark.parametrize('option,value', [
