@@ -23,8 +23,13 @@ walked from the right, skipping ``trusted_proxies``, by
 a list is not believed. Anything missing or unparsable gives None, and the
 policy treats the request as unmatched: nothing here raises.
 
-On migrate, evacuate and unshelve the context is the caller's (an
-admin's address, or none), not the original requester's.
+On a move (resize, migrate, evacuate, unshelve) the context is the
+caller's (an admin's address, or none), not the original requester's: the
+adapter places moves by the server's host instead (see ``_location``).
+
+With ``source_address_hint`` set, a scheduler hint of that name may name
+the source address instead, but only in an admin's context: users write
+hints.
 """
 
 from typing import Optional
@@ -40,6 +45,30 @@ def remote_address(spec_obj) -> Optional[str]:
     context = getattr(spec_obj, '_context', None)
     value = getattr(context, 'remote_address', None)
     return value if isinstance(value, str) else None
+
+
+def is_admin(spec_obj) -> bool:
+    """Whether the spec's request context is an admin's."""
+    context = getattr(spec_obj, '_context', None)
+    return getattr(context, 'is_admin', False) is True
+
+
+def hint_value(spec_obj, hint: str) -> Optional[object]:
+    """The raw value of scheduler hint ``hint``, None when absent."""
+    try:
+        return spec_obj.get_scheduler_hint(hint)
+    except Exception:  # a spec without hints, or an odd object
+        return None
+
+
+def parse_hint(value) -> Optional[net.IPAddress]:
+    """One address, strictly; None for anything else (lists included)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return net.parse_address(value.strip())
+    except net.AddressError:
+        return None
 
 
 def parse_source(value: Optional[str],

@@ -55,7 +55,7 @@ class SubnetAffinityFilter(filters.BaseHostFilter):
 
     def __init__(self) -> None:
         super().__init__()
-        self._adapter = _adapter.PolicyAdapter(CONF, warn=LOG.warning)
+        self._adapter = _adapter.PolicyAdapter(CONF, LOG)
 
     def filter_all(self, filter_obj_list, spec_obj):
         """Yield the passing hosts, matching the request once."""

@@ -49,7 +49,7 @@ class SubnetAffinityWeigher(weights.BaseHostWeigher):
 
     def __init__(self) -> None:
         super().__init__()
-        self._adapter = _adapter.PolicyAdapter(CONF, warn=LOG.warning)
+        self._adapter = _adapter.PolicyAdapter(CONF, LOG)
 
     def weight_multiplier(self, host_state) -> float:
         """The configured multiplier, or the aggregates' override."""

@@ -19,6 +19,8 @@ import. ``list_opts`` feeds ``oslo-config-generator`` through the
 ``oslo.config.opts`` entry point ``opsext.placement``.
 """
 
+import re
+
 from oslo_config import cfg
 
 from opsext.exceptions import ConfigError
@@ -26,6 +28,7 @@ from opsext import net
 from opsext.placement import policy
 
 GROUP = 'opsext_subnet_affinity'
+_HINT_NAME = re.compile(r'\A[A-Za-z0-9_:-]{1,255}\Z')
 PLUGIN = 'opsext subnet affinity'
 
 OPTS = [
@@ -84,6 +87,30 @@ raw ``X-Forwarded-For`` list as the request's address; it is walked from
 the right, skipping these proxies. Without them, a list is not trusted and
 the request counts as having no usable source address.
 """),
+    cfg.StrOpt(
+        'source_address_hint', default=None,
+        help="""
+Name of a scheduler hint that carries the source address of a new server,
+instead of the address the API request came from. Unset (the default):
+no hint is read.
+
+For tooling that creates servers on behalf of users (a portal, an
+orchestrator) and knows the user's real address. Users control scheduler
+hints, so the hint is read only when the request context is an admin's
+and only when a new server is placed: hints persist with the server, and
+a move is placed by the server's current host instead. A hint from any
+other context is ignored (logged at debug); a malformed hint makes the
+request unmatched (see ``unmatched_requests``), with a warning.
+
+Possible values:
+
+* unset: hints are never read
+* a hint name, such as ``opsext_source_address``
+
+Related options:
+
+* ``unmatched_requests``
+"""),
     cfg.FloatOpt(
         'subnet_affinity_weight_multiplier', default=1.0,
         help="""
@@ -129,6 +156,21 @@ def policy_from_conf(conf: cfg.ConfigOpts, warn=None) -> policy.Policy:
     return policy.Policy(rules, key.strip(),
                          _value(conf, 'unmatched_requests'),
                          _value(conf, 'untagged_hosts'), warn=warn)
+
+
+def source_address_hint_from_conf(conf: cfg.ConfigOpts):
+    """The ``source_address_hint`` option: a hint name, or None.
+
+    :raises ConfigError: when set to something that is no hint name.
+    """
+    value = _value(conf, 'source_address_hint')
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if not _HINT_NAME.match(value):
+        raise ConfigError(PLUGIN, GROUP + '.source_address_hint', value,
+                          'a hint name is letters, digits, "_", "-" and ":"')
+    return value
 
 
 def trusted_proxies_from_conf(conf: cfg.ConfigOpts) -> net.NetworkSet:

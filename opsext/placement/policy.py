@@ -29,6 +29,10 @@ networks fail; hosts in no group pass or fail by ``untagged_hosts``.
 Requests whose address matches no network (or that have none) go to any
 host, to untagged hosts only, or nowhere, by ``unmatched_requests``.
 
+A server being moved is matched by the host it lives on instead
+(:meth:`Policy.match_anchor`): it keeps every network that host serves,
+whoever moves it and from wherever.
+
 A host whose aggregate metadata does not parse fails every request (which
 subnet it serves cannot be known), with a warning naming the aggregate and
 the value. Nothing here raises while scheduling.
@@ -59,11 +63,20 @@ class HostView(NamedTuple):
 
 
 class RequestMatch(NamedTuple):
-    """The network a request was matched to, once per request."""
+    """The subnet group a request was matched to, once per request.
+
+    A new instance is matched by its source address to one network. An
+    instance being moved is matched to the networks its current host
+    serves (``anchor`` names that host). ``closed`` means no host may pass:
+    the group could not be known and the policy fails closed.
+    """
 
     address: Optional[net.IPAddress]
     network: Optional[net.IPNetwork]
     reason: str
+    networks: frozenset = frozenset()
+    anchor: Optional[str] = None
+    closed: bool = False
 
 
 class Verdict(NamedTuple):
@@ -185,16 +198,48 @@ class Policy:
         if best is None:
             return RequestMatch(address, None,
                                 '%s matches no subnet rule' % address)
-        return RequestMatch(address, best, '%s matches %s' % (address, best))
+        return RequestMatch(address, best, '%s matches %s' % (address, best),
+                            frozenset((best,)))
+
+    def match_anchor(self, anchor: HostView) -> RequestMatch:
+        """Match a move to the subnet group of the instance's host.
+
+        An instance being migrated, evacuated or unshelved keeps the group
+        it was placed in, whoever moves it: its group is every network its
+        current (or, shelved, its last) host serves. An instance on a host
+        in no group is an unmatched request; one on a host whose aggregate
+        metadata is malformed cannot be placed (fail closed).
+        """
+        networks, malformed = self.host_networks(anchor)
+        if malformed:
+            return RequestMatch(
+                None, None, "the instance's host %s is in aggregate %s with "
+                "malformed %s metadata" % (anchor.name, ', '.join(malformed),
+                                           self.metadata_key),
+                anchor=anchor.name, closed=True)
+        if not networks:
+            return RequestMatch(None, None, "the instance's host %s is in "
+                                "no subnet group" % anchor.name,
+                                anchor=anchor.name)
+        return RequestMatch(None, None, "the instance's host %s serves %s"
+                            % (anchor.name, _names(networks)),
+                            frozenset(networks), anchor.name)
+
+    @staticmethod
+    def closed(reason: str) -> RequestMatch:
+        """A match that no host passes: the request's group is unknown."""
+        return RequestMatch(None, None, reason, closed=True)
 
     def verdict(self, host: HostView, match: RequestMatch) -> Verdict:
         """Whether ``host`` may take the request, its weight, and why."""
+        if match.closed:
+            return Verdict(False, 0.0, match.reason)
         networks, malformed = self.host_networks(host)
         if malformed:
             return Verdict(False, 0.0, 'aggregate %s has malformed %s '
                            'metadata' % (', '.join(malformed),
                                          self.metadata_key))
-        if match.network is None:
+        if not match.networks:
             if self.unmatched_requests == 'any':
                 return Verdict(True, 0.0, '%s; unmatched_requests=any'
                                % match.reason)
@@ -205,7 +250,11 @@ class Policy:
                 match.reason, self.unmatched_requests,
                 ' and the host serves %s' % _names(networks) if networks
                 else ''))
-        if match.network in networks:
+        shared = match.networks & networks
+        if shared and match.anchor is not None:
+            return Verdict(True, 1.0, 'serves %s, as %s does'
+                           % (_names(shared), match.anchor))
+        if shared:
             return Verdict(True, 1.0, 'serves %s, the longest match for %s'
                            % (match.network, match.address))
         if not networks:
@@ -214,6 +263,10 @@ class Policy:
                                'untagged_hosts=allow')
             return Verdict(False, 0.0, 'host is in no subnet group; '
                            'untagged_hosts=deny')
+        if match.anchor is not None:
+            return Verdict(False, 0.0, "serves %s; the instance's host %s "
+                           "serves %s" % (_names(networks), match.anchor,
+                                          _names(match.networks)))
         return Verdict(False, 0.0, 'serves %s; the request from %s is for '
                        '%s' % (_names(networks), match.address,
                                match.network))

@@ -62,3 +62,45 @@ def test_list_walked_from_the_right_past_trusted_proxies():
 
 def test_no_context_gives_none():
     assert _source.source_address(object(), _resolver()) is None
+
+
+class _HintedSpec:
+    def __init__(self, hints, is_admin):
+        self._context = types.SimpleNamespace(is_admin=is_admin)
+        self._hints = hints
+
+    def get_scheduler_hint(self, name, default=None):
+        value = self._hints.get(name, default)
+        return value[0] if isinstance(value, list) and len(value) == 1 \
+            else value
+
+
+def test_admin_context_is_admin():
+    assert _source.is_admin(_HintedSpec({}, True))
+
+
+@pytest.mark.parametrize('flag', [False, None, 'yes', 1])
+def test_anything_but_true_is_not_admin(flag):
+    assert not _source.is_admin(_HintedSpec({}, flag))
+
+
+def test_hint_value_read_through_the_spec():
+    spec = _HintedSpec({'src': ['10.2.0.8']}, True)
+    assert _source.hint_value(spec, 'src') == '10.2.0.8'
+    assert _source.hint_value(spec, 'other') is None
+
+
+def test_hint_value_of_a_spec_without_hints_is_none():
+    assert _source.hint_value(object(), 'src') is None
+
+
+@pytest.mark.parametrize('value', [['10.2.0.8', '10.1.0.1'], '10.2.0.8/24',
+                                   '10.2.0.8, 10.1.0.1', 'fe80::1%eth0',
+                                   '', 7])
+def test_hint_must_be_exactly_one_address(value):
+    assert _source.parse_hint(value) is None
+
+
+def test_hint_address_is_normalised():
+    assert _source.parse_hint(' ::ffff:10.2.0.8 ') == \
+        ipaddress.ip_address('10.2.0.8')

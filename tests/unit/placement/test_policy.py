@@ -155,3 +155,59 @@ def test_bad_modes_refused():
         policy.Policy(unmatched_requests='some')
     with pytest.raises(ValueError, match='untagged_hosts'):
         policy.Policy(untagged_hosts='maybe')
+
+
+def _anchor(pol, anchor, hosts):
+    match = pol.match_anchor(anchor)
+    return {h.name: pol.verdict(h, match).passes for h in hosts}
+
+
+def test_move_keeps_the_group_of_the_instances_host():
+    pol = policy.Policy(untagged_hosts='deny')
+    hosts = [_host('doc2', '10.1.0.0/16'), _host('ops1', '10.2.0.0/16'),
+             _host('dev1')]
+    assert _anchor(pol, _host('doc1', '10.1.0.0/16'), hosts) == {
+        'doc2': True, 'ops1': False, 'dev1': False}
+
+
+def test_move_from_a_host_in_two_groups_may_go_to_either():
+    pol = policy.Policy(untagged_hosts='deny')
+    hosts = [_host('doc2', '10.1.0.0/16'), _host('ops1', '10.2.0.0/16'),
+             _host('lab1', '10.3.0.0/16')]
+    anchor = _host('edge1', '10.1.0.0/16', '10.2.0.0/16')
+    assert _anchor(pol, anchor, hosts) == {
+        'doc2': True, 'ops1': True, 'lab1': False}
+
+
+def test_move_from_static_rule_host_uses_the_rules(guide):
+    hosts = [_host('doc2'), _host('ops1')]
+    assert _anchor(guide, _host('doc1'), hosts) == {
+        'doc2': True, 'ops1': False}
+
+
+def test_move_from_an_untagged_host_is_unmatched():
+    hosts = [_host('doc2', '10.1.0.0/16'), _host('dev2')]
+    pol = policy.Policy(unmatched_requests='untagged')
+    assert _anchor(pol, _host('dev1'), hosts) == {
+        'doc2': False, 'dev2': True}
+
+
+def test_move_from_a_host_with_malformed_metadata_fails_closed():
+    pol = policy.Policy(unmatched_requests='any')
+    hosts = [_host('doc2', '10.1.0.0/16'), _host('dev2')]
+    assert _anchor(pol, _host('doc1', '10.1.0.0/16x'), hosts) == {
+        'doc2': False, 'dev2': False}
+
+
+def test_move_verdicts_name_the_instances_host():
+    pol = policy.Policy(untagged_hosts='deny')
+    match = pol.match_anchor(_host('doc1', '10.1.0.0/16'))
+    assert 'doc1' in pol.verdict(_host('ops1', '10.2.0.0/16'), match).reason
+    assert pol.verdict(_host('doc2', '10.1.0.0/16'), match).weight == 1.0
+
+
+def test_closed_match_fails_every_host_with_its_reason():
+    pol = policy.Policy(unmatched_requests='any')
+    match = pol.closed('cannot look up server x')
+    verdict = pol.verdict(_host('dev1'), match)
+    assert not verdict.passes and verdict.reason == 'cannot look up server x'

@@ -1,0 +1,93 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+
+"""Where an instance being moved lives, for a RequestSpec.
+
+A new server is placed by its requester's source address. A server being
+moved (resize, cold or live migration, evacuation, unshelve) is placed by
+the host it lives on instead: the request context of a move is the
+caller's, often an admin's from some other address, and the scheduler
+hints persisted with the server were written by its owner, so neither may
+decide which subnet group the server belongs to.
+
+The scheduler learns which case it has from nova's own records, with one
+API database read per request: a server still being built has an instance
+mapping without a cell; a server that lives somewhere has a cell, and in
+that cell a ``host`` (or, shelved and offloaded, a ``shelved_host`` in its
+system metadata). A lookup that fails leaves the group unknown, and the
+policy then fails closed for the request.
+"""
+
+from typing import NamedTuple, Optional
+
+from nova import context as nova_context
+from nova import exception
+from nova import objects
+
+SHELVED_HOST = 'shelved_host'
+
+
+class Location(NamedTuple):
+    """A new server (``host`` None), a server's host, or a failed lookup."""
+
+    host: Optional[str] = None
+    aggregates: tuple = ()  # (aggregate name, metadata) of ``host``
+    error: Optional[str] = None
+
+
+NEW = Location()
+
+
+def _instance_uuid(spec_obj) -> Optional[str]:
+    try:
+        if spec_obj.obj_attr_is_set('instance_uuid'):
+            return spec_obj.instance_uuid
+    except AttributeError:
+        pass
+    return None
+
+
+def locate(spec_obj, aggregate_view) -> Location:
+    """Where the server of ``spec_obj`` lives, or ``NEW`` while it is built.
+
+    ``aggregate_view`` turns an ``Aggregate`` into (name, metadata).
+    """
+    uuid = _instance_uuid(spec_obj)
+    context = getattr(spec_obj, '_context', None)
+    if not uuid or context is None:
+        return NEW
+    # The caller may be the owner (resize, unshelve) or an admin of
+    # another project; the lookup must see the server either way.
+    admin = context.elevated(read_deleted='no')
+    try:
+        mapping = objects.InstanceMapping.get_by_instance_uuid(admin, uuid)
+    except exception.InstanceMappingNotFound:
+        return NEW
+    except Exception as exc:
+        return Location(error='cannot look up server %s: %s' % (uuid, exc))
+    if mapping.cell_mapping is None:
+        return NEW
+    try:
+        with nova_context.target_cell(admin, mapping.cell_mapping) as cell:
+            instance = objects.Instance.get_by_uuid(
+                cell, uuid, expected_attrs=['system_metadata'])
+        host = instance.host or (instance.system_metadata or {}).get(
+            SHELVED_HOST)
+        if not host:
+            # It never landed: a reschedule of its build, which carries
+            # the requester's own context.
+            return NEW
+        aggregates = objects.AggregateList.get_by_host(admin, host)
+    except Exception as exc:
+        return Location(error='cannot look up server %s: %s' % (uuid, exc))
+    return Location(host, tuple(aggregate_view(a) for a in aggregates))
