@@ -29,6 +29,7 @@ from nova import rpc
 from nova.scheduler import filters
 from nova.scheduler import host_manager
 from nova.scheduler import weights
+from nova.tests import fixtures as nova_fixtures
 from oslo_config import fixture as config_fixture
 from oslo_serialization import jsonutils
 from oslo_utils import uuidutils
@@ -43,6 +44,23 @@ GROUP = options.GROUP
 @pytest.fixture(scope='session', autouse=True)
 def _nova_objects():
     objects.register_all()
+
+
+@pytest.fixture(autouse=True)
+def api_database():
+    """Nova's API database, empty: specs of new servers have no mapping.
+
+    The filter reads a server's instance mapping to tell a new server from
+    a moved one.
+    """
+    settings = config_fixture.Config(CONF)
+    settings.setUp()
+    settings.config(group='api_database', connection='sqlite://')
+    database = nova_fixtures.Database(database='api')
+    database.setUp()
+    yield database
+    database.cleanUp()
+    settings.cleanUp()
 
 
 @pytest.fixture
