@@ -32,22 +32,20 @@ import os
 from typing import List, NamedTuple, Optional
 
 from opsext.exceptions import ConfigError
+from opsext.swift import _pipeline
+from opsext.swift._pipeline import AUTHTOKEN
+from opsext.swift._pipeline import IP_WHITELIST
+from opsext.swift._pipeline import RATELIMIT
+from opsext.swift._pipeline import Stage
+from opsext.swift._pipeline import UnreadableConfig
 
 ERROR = 'error'
 WARNING = 'warning'
 
-IP_WHITELIST = 'opsext:ip_whitelist'
-RATELIMIT = 'opsext:ratelimit'
-_OPSEXT_MODULES = {
-    'opsext.swift.ip_whitelist': IP_WHITELIST,
-    'opsext.ratelimit.middleware': RATELIMIT,
-}
 #: They rewrite the path: a filter reading the path goes to their right.
 PATH_REWRITERS = ('domain_remap', 'cname_lookup', 's3api')
 #: They install ``swift.authorize`` (and mark ResellerAdmin requests).
 AUTHORIZERS = ('tempauth', 'keystoneauth')
-#: keystonemiddleware's auth_token: it confirms project and user.
-AUTHTOKEN = 'authtoken'
 #: Their sub-requests copy ``swift.authorize`` but not the client address.
 SUB_REQUESTERS = ('copy', 'slo', 'dlo', 'versioned_writes', 'symlink',
                   'staticweb')
@@ -63,53 +61,11 @@ class Finding(NamedTuple):
     reason: str
 
 
-class Stage(NamedTuple):
-    """One filter (or the app) of the pipeline, as the proxy loads it."""
-
-    name: str       # the name in the pipeline (its section name)
-    kind: str       # what code it runs: 'tempauth', IP_WHITELIST...
-    context: object  # its paste.deploy loader context
-    added: bool     # inserted by the proxy, not written in the pipeline
-
-    def label(self) -> str:
-        return self.name + (' (added by Swift at start-up)'
-                            if self.added else '')
-
-
 class Report(NamedTuple):
     """What ``check_file`` found: the pipeline as loaded, and findings."""
 
     stages: tuple
     findings: tuple
-
-
-class UnreadableConfig(Exception):
-    """The config file is missing or cannot be read."""
-
-
-def _kind(context) -> str:
-    module = getattr(context.object, '__module__', None) or ''
-    if module in _OPSEXT_MODULES:
-        return _OPSEXT_MODULES[module]
-    if module.startswith('swift.common.middleware.'):
-        return module.rsplit('.', 1)[1]
-    if module == 'swift.proxy.server':
-        return 'proxy'
-    if module.startswith('keystonemiddleware.auth_token'):
-        return AUTHTOKEN
-    return context.entry_point_name or getattr(context, 'name', '') or '?'
-
-
-def _raw_sections(path: str) -> configparser.RawConfigParser:
-    parser = configparser.RawConfigParser(strict=False)
-    try:
-        with open(path) as fp:
-            parser.read_file(fp)
-    except OSError as exc:
-        raise UnreadableConfig('%s: %s' % (path, exc.strerror or exc))
-    except UnicodeDecodeError as exc:
-        raise UnreadableConfig('%s: not a text file (%s)' % (path, exc))
-    return parser
 
 
 def _precheck(parser: configparser.RawConfigParser) -> List[Finding]:
@@ -138,51 +94,6 @@ def _precheck(parser: configparser.RawConfigParser) -> List[Finding]:
     return findings
 
 
-def load_pipeline(path: str) -> List[Stage]:
-    """The filters and app of ``[pipeline:main]``, as the proxy runs them.
-
-    :raises LookupError, ImportError, ValueError, configparser.Error: the
-        proxy could not load this config either.
-    """
-    from paste.deploy import loadwsgi
-    from swift.common import wsgi
-
-    context = wsgi.loadcontext(loadwsgi.APP, path)
-    if context.object_type.name != 'pipeline':
-        raise LookupError('main is not a pipeline')
-    written = list(context.filter_contexts)
-    app = context.app_context
-    if getattr(app.object, '__module__', None) == 'swift.proxy.server':
-        _add_required_filters(context)
-    stages = [Stage(ctx.name, _kind(ctx), ctx,
-                    not any(ctx is w for w in written))
-              for ctx in context.filter_contexts]
-    stages.append(Stage(app.name, _kind(app), app, False))
-    return stages
-
-
-def _add_required_filters(context) -> None:
-    """Insert what the proxy's ``modify_wsgi_pipeline`` would insert.
-
-    The same algorithm, run on Swift's own list of required filters,
-    without building the proxy application.
-    """
-    from swift.common import wsgi
-    from swift.proxy import server
-
-    pipe = wsgi.PipelineWrapper(context)
-    for spec in reversed(server.required_filters):
-        if spec['name'] in pipe:
-            continue
-        at = 0
-        for after in spec.get('after_fn', lambda _pipe: [])(pipe):
-            try:
-                at = max(at, pipe.index(after) + 1)
-            except ValueError:
-                pass
-        pipe.insert_filter(pipe.create_filter(spec['name']), index=at)
-
-
 def check_file(path: str) -> Report:
     """Load ``path`` as the proxy would and check its opsext filters.
 
@@ -192,7 +103,7 @@ def check_file(path: str) -> Report:
         raise UnreadableConfig('%s: is a directory; give the proxy config '
                                'file' % path)
     try:
-        parser = _raw_sections(path)
+        parser = _pipeline.raw_sections(path)
     except configparser.Error as exc:
         return Report((), (Finding(ERROR, 'pipeline', 'the file does not '
                                    'parse: %s' % _one_line(exc)),))
@@ -200,7 +111,7 @@ def check_file(path: str) -> Report:
     if findings:
         return Report((), tuple(findings))
     try:
-        stages = load_pipeline(os.path.abspath(path))
+        stages = _pipeline.load_pipeline(os.path.abspath(path))
     except (LookupError, ImportError, ValueError,
             configparser.Error) as exc:
         return Report((), (Finding(ERROR, 'pipeline', 'the proxy cannot load '
