@@ -14,4 +14,12 @@
 
 
 class CommandError(Exception):
-    """A failure ``opsext`` reports in one line, without a traceback."""
+    """A failure ``opsext`` reports in one line, without a traceback.
+
+    ``status`` is the exit status: 1 by default, 2 for unusable input (as
+    argparse uses for bad usage).
+    """
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status

@@ -26,6 +26,7 @@ import logging
 import sys
 from typing import Optional, Sequence
 
+from opsext.cmd import check_pipeline
 from opsext.cmd import CommandError
 from opsext.cmd import demo
 from opsext.cmd import placement
@@ -33,6 +34,7 @@ from opsext.cmd import placement
 _REGISTRARS = (
     demo.register,
     placement.register,
+    check_pipeline.register,
 )
 
 
@@ -66,10 +68,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         return 130
     except (CommandError, RuntimeError, OSError, ValueError) as exc:
-        if args.debug:
-            logging.getLogger(__name__).exception('%s failed', args.command)
-        print('opsext %s: error: %s' % (args.command, exc), file=sys.stderr)
-        return 1
+        return _fail(args, str(exc), getattr(exc, 'status', 1))
+    except Exception as exc:  # noqa: B902 (one line, never a traceback)
+        return _fail(args, 'unexpected %s: %s (--debug shows where)'
+                     % (type(exc).__name__, exc), 1)
+
+
+def _fail(args: argparse.Namespace, message: str, status: int) -> int:
+    """Report a failure in one line, as argparse reports bad usage.
+
+    Called while the exception is handled, so --debug logs its traceback.
+    """
+    if args.debug:
+        logging.getLogger(__name__).exception('%s failed', args.command)
+    prog = getattr(args, 'prog', None) or 'opsext %s' % args.command
+    print('%s: error: %s' % (prog, message), file=sys.stderr)
+    return status
 
 
 if __name__ == '__main__':

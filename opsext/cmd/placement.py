@@ -59,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          help='the source address of the request')
     explain.add_argument('--format', choices=('table', 'json'),
                          default='table', help='output format')
-    explain.set_defaults(func=run_explain)
+    explain.set_defaults(func=run_explain, prog=explain.prog)
 
 
 def _load_inventory(path: str) -> dict:

@@ -30,3 +30,11 @@ def test_oslo_config_opts_entry_point_lists_the_placement_group():
     assert {'static_rules', 'metadata_key', 'unmatched_requests',
             'untagged_hosts', 'trusted_proxies',
             'subnet_affinity_weight_multiplier'} <= names
+
+
+def test_oslo_config_opts_entry_point_lists_every_group():
+    from opsext import opts
+    list_opts = _ours('oslo.config.opts')['opsext'].load()
+    assert list_opts is opts.list_opts
+    assert [group for group, _opts in list_opts()] == [
+        'opsext_subnet_affinity']

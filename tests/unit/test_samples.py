@@ -2,6 +2,7 @@
 
 import configparser
 import os
+import re
 
 import pytest
 
@@ -39,3 +40,60 @@ def test_sample_stanza_loads(sample, section, use, conf):
     conf.pop('use')
     factory = FACTORIES[use]({}, **conf)
     assert callable(factory(lambda env, start_response: []))
+
+
+# Paste options: the code's tables (OPTIONS), the admin guides' option
+# tables and the Swift sample stanzas name the same options.
+DOC = os.path.join(os.path.dirname(__file__), '..', '..', 'doc', 'source')
+_RULE_OPTIONS = ('rules', 'rule_<name>', 'override_<name>')
+PASTE_OPTIONS = {
+    # filter: (code options, doc page, sample section, per-rule options)
+    'ip_whitelist': (ip_whitelist.OPTIONS, 'ip_whitelist.rst',
+                     'filter:ip_whitelist', ()),
+    'ratelimit': (middleware.OPTIONS, 'ratelimit.rst',
+                  'filter:opsext_ratelimit', _RULE_OPTIONS),
+}
+
+
+def _doc_options(page):
+    """The first column of the table in the page's Options section."""
+    with open(os.path.join(DOC, page)) as fp:
+        text = fp.read()
+    section = text.split('\nOptions\n-------\n', 1)[1]
+    rules = [i for i, line in enumerate(section.splitlines())
+             if re.match(r'^=+( +=+)+$', line)]
+    rows = section.splitlines()[rules[1] + 1:rules[2]]
+    return {row.split()[0] for row in rows if row and not row[0].isspace()}
+
+
+def _sample_options(section):
+    """Options set or shown commented out (``# name =``) in a stanza."""
+    with open(os.path.join(ETC, 'swift', 'proxy-server.conf-sample')) as fp:
+        text = fp.read()
+    stanza = text.split('[%s]\n' % section, 1)[1].split('\n[', 1)[0]
+    return set(re.findall(r'^(?:# )?([a-z_]+) =', stanza, re.MULTILINE)) - {
+        'use'}
+
+
+def _generic(name):
+    for prefix in ('rule_', 'override_'):
+        if name.startswith(prefix) and name != 'rules':
+            return prefix + '<name>'
+    return name
+
+
+@pytest.mark.parametrize('plugin', sorted(PASTE_OPTIONS))
+def test_every_paste_option_is_in_the_admin_guide(plugin):
+    code, page, _section, extra = PASTE_OPTIONS[plugin]
+    assert _doc_options(page) == set(code) | set(extra), (
+        'doc/source/%s: the Options table must list exactly the options '
+        'of the code' % page)
+
+
+@pytest.mark.parametrize('plugin', sorted(PASTE_OPTIONS))
+def test_every_paste_option_is_in_the_swift_sample(plugin):
+    code, _page, section, extra = PASTE_OPTIONS[plugin]
+    shown = {_generic(name) for name in _sample_options(section)}
+    assert shown == set(code) | set(extra), (
+        'etc/swift/proxy-server.conf-sample [%s] must show exactly the '
+        'options of the code' % section)
