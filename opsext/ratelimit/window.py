@@ -114,11 +114,15 @@ def _retry_after(count: WindowCount, limit: int, window: int,
     previous, current = count.previous, count.current
     if current + 1 <= limit and previous > 0:
         # Still in this window, once the previous one has faded enough.
-        wait = window * (1.0 - (limit - current - 1) / previous) - elapsed
+        wait = window * (previous - (limit - current - 1)) / previous \
+            - elapsed
     else:
         # In the next window, where this window's count fades instead.
         offset = 0.0
         if current > limit - 1:
-            offset = window * (1.0 - (limit - 1) / current)
+            offset = window * (current - (limit - 1)) / current
         wait = window - elapsed + offset
-    return max(1, int(math.ceil(wait)))
+    # Integer numerators keep exact quotients exact (3600 * 2 / 3 is 2400,
+    # 3600 * (1 - 1/3) is 2400.0000000000005); the tolerance absorbs the
+    # rounding left in elapsed, so a whole-second wait is not rounded up.
+    return max(1, int(math.ceil(wait - 1e-9)))

@@ -86,3 +86,9 @@ def test_retry_after_is_enough_and_not_much_more(limit, w, previous,
     assert next_hit_allowed(decision.retry_after)
     if decision.retry_after > 1:
         assert not next_hit_allowed(decision.retry_after - 1.000001)
+
+
+def test_retry_after_of_an_exact_fade_is_not_rounded_up():
+    # 3600 * (1 - 1/3) is 2400.0000000000005 in floating point.
+    decision = window.decide(WindowCount(1, 3, 0.0), window.Rate(3, 3600))
+    assert decision.retry_after == 2400
