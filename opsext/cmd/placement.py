@@ -55,8 +55,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          default=[],
                          help='nova.conf with an [opsext_subnet_affinity] '
                               'section (repeatable; default: the defaults)')
-    explain.add_argument('--address', required=True,
-                         help='the source address of the request')
+    source = explain.add_mutually_exclusive_group(required=True)
+    source.add_argument('--address',
+                        help='the source address of a new server')
+    source.add_argument('--moved-from', metavar='HOST',
+                        help='explain a move (resize, migration, '
+                             'evacuation, unshelve) of a server on HOST: '
+                             'moves keep the subnet group of the host')
     explain.add_argument('--format', choices=('table', 'json'),
                          default='table', help='output format')
     explain.set_defaults(func=run_explain, prog=explain.prog)
@@ -112,6 +117,17 @@ def explain(views: list, policy_obj, address) -> tuple:
                    for view in views]
 
 
+def explain_move(views: list, policy_obj, host: str) -> tuple:
+    """The same for a move of a server on ``host``, to the other hosts."""
+    anchors = [view for view in views if view.name == host]
+    if not anchors:
+        raise CommandError('--moved-from: %s is not a host of the inventory'
+                           % host)
+    match = policy_obj.match_anchor(anchors[0])
+    return match, [(view, policy_obj.verdict(view, match))
+                   for view in views if view.name != host]
+
+
 def run_explain(args: argparse.Namespace) -> int:
     from oslo_config import cfg
 
@@ -119,10 +135,12 @@ def run_explain(args: argparse.Namespace) -> int:
     from opsext import net
     from opsext.placement import options
 
-    try:
-        address = net.parse_address(args.address, allow_zone=True)
-    except net.AddressError as exc:
-        raise CommandError('--address: %s' % exc)
+    address = None
+    if args.address is not None:
+        try:
+            address = net.parse_address(args.address, allow_zone=True)
+        except net.AddressError as exc:
+            raise CommandError('--address: %s' % exc)
     conf = cfg.ConfigOpts()
     options.register_opts(conf)
     try:
@@ -137,11 +155,20 @@ def run_explain(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise CommandError(str(exc))
     views = _host_views(_load_inventory(args.inventory), args.inventory)
-    match, verdicts = explain(views, policy_obj, address)
+    if address is None:
+        match, verdicts = explain_move(views, policy_obj, args.moved_from)
+        heading = 'Move of a server on %s: %s' % (args.moved_from,
+                                                   match.reason)
+    else:
+        match, verdicts = explain(views, policy_obj, address)
+        heading = 'Request from %s: %s' % (address, 'longest match %s'
+                                           % match.network if match.network
+                                           else match.reason)
     passing = [v for _h, v in verdicts if v.passes]
     if args.format == 'json':
         print(json.dumps({
-            'address': str(address),
+            'address': str(address) if address is not None else None,
+            'moved_from': args.moved_from,
             'network': str(match.network) if match.network else None,
             'match': match.reason, 'warnings': warnings,
             'hosts': [{'host': h.name, 'passes': v.passes,
@@ -150,9 +177,7 @@ def run_explain(args: argparse.Namespace) -> int:
         return 0 if passing else 3
     for warning in warnings:
         print('warning: %s' % warning)
-    print('Request from %s: %s' % (address, 'longest match %s'
-                                   % match.network if match.network
-                                   else match.reason))
+    print(heading)
     width = max([len(h.name) for h, _v in verdicts] + [4])
     print('%-*s  %-6s  %6s  %s' % (width, 'HOST', 'RESULT', 'WEIGHT',
                                    'REASON'))

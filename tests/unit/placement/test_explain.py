@@ -109,3 +109,42 @@ def test_bad_inventory_is_a_clear_error(capsys, tmp_path, content, message):
     _out, err = capsys.readouterr()
     assert code == 1
     assert message in err
+
+
+def _move(capsys, host):
+    code = main.main(['placement', 'explain', '--inventory', INVENTORY,
+                      '--config', CONFIG, '--moved-from', host,
+                      '--format', 'json'])
+    out, err = capsys.readouterr()
+    return code, json.loads(out) if out else None, err
+
+
+def test_move_keeps_the_group_of_the_servers_host(capsys):
+    code, result, _err = _move(capsys, 'doc1')
+    passing = sorted(h['host'] for h in result['hosts'] if h['passes'])
+    assert code == 0 and passing == ['doc-gpu1', 'doc2']
+    assert result['moved_from'] == 'doc1' and result['address'] is None
+
+
+def test_move_lists_every_other_host(capsys):
+    _code, result, _err = _move(capsys, 'ops1')
+    assert 'ops1' not in [h['host'] for h in result['hosts']]
+    assert len(result['hosts']) == 7
+
+
+def test_move_from_a_host_with_malformed_metadata_finds_no_host(capsys):
+    code, result, _err = _move(capsys, 'old1')
+    assert code == 3
+    assert not any(h['passes'] for h in result['hosts'])
+
+
+def test_move_from_an_unknown_host_is_a_clear_error(capsys):
+    code, _result, err = _move(capsys, 'nope')
+    assert code == 1 and 'nope is not a host' in err
+
+
+def test_address_and_moved_from_are_exclusive(capsys):
+    code = main.main(['placement', 'explain', '--inventory', INVENTORY,
+                      '--address', '10.0.0.1', '--moved-from', 'doc1'])
+    _out, err = capsys.readouterr()
+    assert code == 2 and 'not allowed with' in err
