@@ -158,7 +158,7 @@ def run_explain(args: argparse.Namespace) -> int:
     if address is None:
         match, verdicts = explain_move(views, policy_obj, args.moved_from)
         heading = 'Move of a server on %s: %s' % (args.moved_from,
-                                                   match.reason)
+                                                  match.reason)
     else:
         match, verdicts = explain(views, policy_obj, address)
         heading = 'Request from %s: %s' % (address, 'longest match %s'
