@@ -29,10 +29,12 @@ from typing import Optional, Sequence
 from opsext.cmd import check_pipeline
 from opsext.cmd import CommandError
 from opsext.cmd import demo
+from opsext.cmd import pipeline
 from opsext.cmd import placement
 
 _REGISTRARS = (
     demo.register,
+    pipeline.register,
     placement.register,
     check_pipeline.register,
 )

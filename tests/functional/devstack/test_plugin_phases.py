@@ -1,0 +1,217 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+
+"""The plugin's install, extra, test-config, unstack and clean phases."""
+
+import os
+import stat
+
+import pytest
+
+from tests.functional.devstack import plugin_runner
+from tests.functional.devstack.plugin_runner import DevStack
+from tests.functional.devstack.plugin_runner import read
+from tests.functional.devstack.plugin_runner import TLS_PROXY
+
+OS = 'openstack --os-cloud devstack-admin --os-region-name RegionOne '
+
+
+@pytest.fixture
+def devstack(tmp_path):
+    stack = DevStack(str(tmp_path))
+    stack.configure_swift()
+    stack.configure_nova()
+    return stack
+
+
+def changes(stack):
+    """The recorded calls that change something."""
+    return [call for call in stack.calls()
+            if not call.startswith(('define_plugin', OS + 'aggregate show'))]
+
+
+def aggregates(stack):
+    """{name: (properties, hosts)} as the openstack stand-in keeps them."""
+    result = {}
+    for name in sorted(os.listdir(stack.openstack_state)):
+        base = os.path.join(stack.openstack_state, name)
+        result[name] = (read(os.path.join(base, 'properties')).split(),
+                        read(os.path.join(base, 'hosts')).split())
+    return result
+
+
+def test_settings_define_the_plugin_and_enable_its_service(devstack):
+    devstack.run('stack', 'pre-install')
+    assert devstack.calls() == ['define_plugin opsext']
+
+
+def test_install_sets_opsext_up_in_develop_mode(devstack):
+    devstack.run('stack', 'install')
+    assert changes(devstack) == ['setup_develop ' + plugin_runner.TOP]
+
+
+def test_extra_creates_the_demo_aggregates(devstack):
+    devstack.run('stack', 'extra')
+    assert aggregates(devstack) == {
+        'opsext-lab': (['opsext_subnets=10.1.0.0/16'], []),
+        'opsext-local': (['opsext_subnets=%s/32' % TLS_PROXY],
+                         ['compute1'])}
+    assert changes(devstack) == [
+        OS + 'aggregate create --property opsext_subnets=%s/32 '
+        'opsext-local' % TLS_PROXY,
+        OS + 'aggregate add host opsext-local compute1',
+        OS + 'aggregate create --property opsext_subnets=10.1.0.0/16 '
+        'opsext-lab']
+
+
+def test_second_extra_creates_and_adds_nothing(devstack):
+    devstack.run('stack', 'extra')
+    first = aggregates(devstack)
+    devstack.clear_calls()
+    devstack.run('stack', 'extra')
+    assert not [c for c in changes(devstack)
+                if ' create ' in c or ' add host ' in c]
+    assert {name: (sorted(set(props)), hosts)
+            for name, (props, hosts) in aggregates(devstack).items()} == (
+        first)
+
+
+def test_extra_with_aggregates_from_settings(devstack):
+    devstack.run('stack', 'extra', OPSEXT_DEMO_AGGREGATES=(
+        'docs=10.1.0.0/16,2001:db8:1::/48@doc1,doc2  ops=10.2.0.0/16'),
+        OPSEXT_SUBNET_METADATA_KEY='my_subnets')
+    assert aggregates(devstack) == {
+        'docs': (['my_subnets=10.1.0.0/16,2001:db8:1::/48'],
+                 ['doc1', 'doc2']),
+        'ops': (['my_subnets=10.2.0.0/16'], [])}
+
+
+def test_default_aggregate_of_an_ipv6_host(devstack):
+    devstack.run('stack', 'extra', SERVICE_HOST='[2001:db8::5]')
+    assert aggregates(devstack)['opsext-local'][0] == [
+        'opsext_subnets=2001:db8::5/128']
+
+
+@pytest.mark.parametrize('value', ['noequals', '=10.0.0.0/8', 'name='])
+def test_bad_aggregate_setting_stops_the_phase(devstack, value):
+    with pytest.raises(plugin_runner.PhaseError) as info:
+        devstack.run('stack', 'extra', OPSEXT_DEMO_AGGREGATES=value)
+    assert 'OPSEXT_DEMO_AGGREGATES' in str(info.value)
+
+
+def test_extra_without_demo_aggregates(devstack):
+    devstack.run('stack', 'extra', OPSEXT_CREATE_DEMO_AGGREGATES='False')
+    assert changes(devstack) == []
+
+
+def test_unstack_deletes_the_demo_aggregates(devstack):
+    devstack.run('stack', 'extra')
+    devstack.clear_calls()
+    devstack.run('unstack')
+    assert aggregates(devstack) == {}
+    assert changes(devstack) == [
+        OS + 'aggregate remove host opsext-local compute1',
+        OS + 'aggregate delete opsext-local',
+        OS + 'aggregate delete opsext-lab']
+
+
+def test_unstack_without_aggregates_deletes_nothing(devstack):
+    devstack.run('unstack')
+    assert changes(devstack) == []
+
+
+def test_test_config_writes_the_environment_of_the_tests(devstack):
+    devstack.run('stack', 'test-config')
+    assert read(devstack.test_env_file).splitlines() == [
+        'OPSEXT_TEST_TARGET=deployed',
+        'OPSEXT_TEST_AUTH_URL=https://%s:8080/auth/v1.0' % TLS_PROXY,
+        'OPSEXT_TEST_USER=test:tester',
+        'OPSEXT_TEST_KEY=testing',
+        'OPSEXT_TEST_CAFILE=/opt/stack/data/ca-bundle.pem']
+    assert stat.S_IMODE(os.stat(devstack.test_env_file).st_mode) == 0o600
+
+
+def test_test_config_without_tls_proxy(tmp_path):
+    stack = DevStack(str(tmp_path), services=plugin_runner.SERVICES.replace(
+        ',tls-proxy', ''), SWIFT_SERVICE_PROTOCOL='http',
+        OPSEXT_TEST_USER='admin:admin', OPSEXT_TEST_KEY='admin')
+    stack.run('stack', 'test-config')
+    assert read(stack.test_env_file).splitlines() == [
+        'OPSEXT_TEST_TARGET=deployed',
+        'OPSEXT_TEST_AUTH_URL=http://%s:8080/auth/v1.0' % TLS_PROXY,
+        'OPSEXT_TEST_USER=admin:admin',
+        'OPSEXT_TEST_KEY=admin']
+
+
+def test_clean_removes_the_test_environment(devstack):
+    devstack.run('stack', 'test-config')
+    devstack.run('clean')
+    assert not os.path.exists(devstack.test_env_file)
+
+
+def test_every_phase_in_order_then_unstack_and_clean(devstack):
+    proxy, nova = read(devstack.proxy_conf), read(devstack.nova_conf)
+    for phase in ('pre-install', 'install', 'post-config', 'extra',
+                  'test-config'):
+        devstack.run('stack', phase)
+    assert read(devstack.proxy_conf) != proxy
+    assert read(devstack.nova_conf) != nova
+    devstack.run('unstack')
+    devstack.run('clean')
+    assert read(devstack.proxy_conf) == proxy
+    assert read(devstack.nova_conf) == nova
+    assert aggregates(devstack) == {}
+    assert not os.path.exists(devstack.test_env_file)
+
+
+def test_disabled_service_does_nothing(tmp_path):
+    stack = DevStack(str(tmp_path))
+    stack.configure_swift()
+    stack.configure_nova()
+    proxy, nova = read(stack.proxy_conf), read(stack.nova_conf)
+    # disable_service in local.conf takes opsext off ENABLED_SERVICES
+    # after the settings enabled it; the stand-in reads DISABLED_SERVICES.
+    for phase in ('install', 'post-config', 'extra', 'test-config'):
+        stack.run('stack', phase, STANDIN_DISABLED_SERVICES='opsext')
+    assert changes(stack) == []
+    assert read(stack.proxy_conf) == proxy
+    assert read(stack.nova_conf) == nova
+    assert not os.path.exists(stack.test_env_file)
+
+
+def test_without_swift_the_proxy_config_is_not_touched(tmp_path):
+    services = ','.join(s for s in plugin_runner.SERVICES.split(',')
+                        if not s.startswith('s-'))
+    stack = DevStack(str(tmp_path), services=services)
+    stack.configure_swift()
+    stack.configure_nova()
+    proxy = read(stack.proxy_conf)
+    stack.run('stack', 'post-config')
+    stack.run('stack', 'test-config')
+    assert read(stack.proxy_conf) == proxy
+    assert 'SubnetAffinityFilter' in read(stack.nova_conf)
+    assert not os.path.exists(stack.test_env_file)
+
+
+def test_without_the_scheduler_nova_conf_is_not_touched(tmp_path):
+    services = ','.join(s for s in plugin_runner.SERVICES.split(',')
+                        if not s.startswith('n-'))
+    stack = DevStack(str(tmp_path), services=services)
+    stack.configure_swift()
+    stack.configure_nova()
+    nova = read(stack.nova_conf)
+    stack.run('stack', 'post-config')
+    stack.run('stack', 'extra')
+    assert read(stack.nova_conf) == nova
+    assert aggregates(stack) == {}
+    assert 'ip_whitelist' in read(stack.proxy_conf)
