@@ -209,6 +209,14 @@ class IPWhitelistMiddleware:
             # The proxy refuses it with 400 before any controller runs.
             return swob.HTTPBadRequest(request=swob.Request(env),
                                        body='Invalid path')
+        if not constraints.check_utf8(path, internal=swob.Request(
+                env).allow_reserved_names):
+            # The proxy refuses it with 412 before any controller runs;
+            # container info for such a name is an error (Swift's own
+            # functional test_null_name caught the 403 this gave).
+            return swob.HTTPPreconditionFailed(
+                request=swob.Request(env),
+                body='Invalid UTF8 or contains NULL')
         try:
             reason = self._decide(env, client, client_error, account,
                                   container)

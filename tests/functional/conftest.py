@@ -22,6 +22,14 @@ and do not flush their memcached.
 A missing memcached or Swift makes these tests fail, never skip.  Set
 ``OPSEXT_KEEP_CLUSTERS=1`` to keep the clusters' directories (configs and
 server logs) after the session; their paths are printed.
+
+``OPSEXT_TEST_TARGET=deployed`` (see :mod:`opsext.testing.target`) runs
+only the ops-validation suite, ``tests/functional/deployed``, against a
+deployed Swift: every other test needs powers only a local cluster gives
+(distinct source addresses, its config and logs) and is deselected, as the
+report says. A missing variable stops the run with an error naming it.
+The target is in the report header and in the JUnit property
+``opsext_test_target``.
 """
 
 import json
@@ -31,12 +39,76 @@ from typing import (Callable, Iterator, Mapping, Optional, Sequence,
 
 import pytest
 
+from opsext.testing import target as target_mod
+
 if TYPE_CHECKING:
     from opsext.testing.swift_cluster import SwiftCluster
 
 # Swift is imported only when a cluster is started, so that tests without
 # Swift installed (tests/functional/nova in the nova environment) collect.
 ClusterFactory = Callable[..., 'SwiftCluster']
+DEPLOYED_SUITE = os.path.join(os.path.dirname(__file__), 'deployed')
+_TARGET_KEY = pytest.StashKey[Optional[target_mod.Target]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        name = target_mod.target_name()
+        deployed = (target_mod.Target.from_environ()
+                    if name == target_mod.DEPLOYED else None)
+    except target_mod.TargetConfigError as exc:
+        # An error, not a skip: the run would validate nothing.
+        raise pytest.UsageError(str(exc))
+    config.stash[_TARGET_KEY] = deployed
+
+
+def _deployed(config: pytest.Config) -> Optional[target_mod.Target]:
+    return config.stash.get(_TARGET_KEY, None)
+
+
+@pytest.fixture(scope='session')
+def deployed_target(request: pytest.FixtureRequest
+                    ) -> Optional[target_mod.Target]:
+    """The deployed target of this run, or None for the local one."""
+    return _deployed(request.config)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    deployed = _deployed(config)
+    if deployed is None:
+        return ('opsext test target: local (Swift clusters started on '
+                '127.0.0.1 by the tests)')
+    return ('opsext test target: %s\n  only tests/functional/deployed runs; '
+            'the rest needs a local cluster' % deployed.describe())
+
+
+def pytest_collection_modifyitems(config: pytest.Config,
+                                  items: list[pytest.Item]) -> None:
+    if _deployed(config) is None:
+        return
+    keep, drop = [], []
+    for item in items:
+        inside = os.path.commonpath(
+            [str(item.path), DEPLOYED_SUITE]) == DEPLOYED_SUITE
+        (keep if inside else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+        reporter = config.pluginmanager.get_plugin('terminalreporter')
+        if reporter is not None:
+            reporter.write_line(
+                'opsext: %d tests deselected: they need a local cluster, and '
+                'OPSEXT_TEST_TARGET=deployed' % len(drop))
+
+
+@pytest.fixture(scope='session', autouse=True)
+def _record_target(request: pytest.FixtureRequest,
+                   record_testsuite_property: Callable[[str, object], None]
+                   ) -> None:
+    deployed = _deployed(request.config)
+    record_testsuite_property(
+        'opsext_test_target',
+        deployed.describe() if deployed else target_mod.LOCAL)
 
 
 @pytest.fixture(scope='session')

@@ -1,0 +1,280 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The Swift that functional tests validate: a local cluster or a cloud.
+
+``OPSEXT_TEST_TARGET=deployed`` points the ops-validation suite
+(``tests/functional/deployed``) at a deployed Swift, described by these
+environment variables; ``local`` (the default) runs it against a
+:class:`~opsext.testing.swift_cluster.SwiftCluster` on 127.0.0.1.
+
+=============================  ==============================================
+``OPSEXT_TEST_AUTH_URL``       tempauth (``http://h:8080/auth/v1.0``) or
+                               Keystone (``https://h/identity/v3``) URL
+``OPSEXT_TEST_USER``           v1: ``account:user``; v3: the user name
+``OPSEXT_TEST_KEY``            the key or password
+``OPSEXT_TEST_AUTH_VERSION``   ``1`` (default) or ``3``
+``OPSEXT_TEST_PROJECT``        v3 only, required: the project to scope to
+``OPSEXT_TEST_USER_DOMAIN``    v3: default ``Default``
+``OPSEXT_TEST_PROJECT_DOMAIN`` v3: default ``Default``
+``OPSEXT_TEST_REGION``         v3: the catalog region (default: any)
+``OPSEXT_TEST_SWIFT_URL``      the storage URL, overriding the one auth gives
+``OPSEXT_TEST_CACERT``         CA bundle for https
+``OPSEXT_TEST_CLIENT_ADDRESS`` the address the proxy sees for this client
+                               (default: the local address of the
+                               connection; set it behind NAT)
+``OPSEXT_TEST_RATELIMIT_WRITES``  N: the deployment refuses the PUT after N
+                               PUTs to one new container in a window (unset:
+                               the rate limiter is not tested, and the run
+                               says so)
+=============================  ==============================================
+
+A missing or bad variable is a :class:`TargetConfigError` naming it: a
+validation run never quietly tests less than asked.
+"""
+
+import dataclasses
+import http.client
+import json
+import os
+import ssl
+from typing import Mapping, Optional
+import urllib.parse
+
+TARGET = 'OPSEXT_TEST_TARGET'
+LOCAL, DEPLOYED = 'local', 'deployed'
+# More would hammer a real cloud to find a limit that high.
+MAX_RATELIMIT_WRITES = 1000
+
+Response = tuple[int, dict[str, str], bytes]
+
+
+class TargetConfigError(ValueError):
+    """A variable describing the target is missing or invalid."""
+
+
+def target_name(environ: Mapping[str, str] = os.environ) -> str:
+    """``local`` or ``deployed``; TargetConfigError for anything else."""
+    name = environ.get(TARGET, '').strip().lower() or LOCAL
+    if name not in (LOCAL, DEPLOYED):
+        raise TargetConfigError('%s=%r: use "local" or "deployed"'
+                                % (TARGET, environ[TARGET]))
+    return name
+
+
+def _required(environ: Mapping[str, str], name: str, why: str) -> str:
+    value = environ.get(name, '').strip()
+    if not value:
+        raise TargetConfigError(
+            '%s=deployed needs %s (%s)' % (TARGET, name, why))
+    return value
+
+
+def _url(name: str, value: str) -> str:
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme not in ('http', 'https') or not parts.hostname:
+        raise TargetConfigError('%s=%r is not an http(s) URL'
+                                % (name, value))
+    return value.rstrip('/')
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """Where the Swift under validation is, and how to log in to it."""
+
+    name: str
+    auth_url: str
+    user: str
+    key: str
+    auth_version: str = '1'
+    project: str = ''
+    user_domain: str = 'Default'
+    project_domain: str = 'Default'
+    region: str = ''
+    swift_url: str = ''
+    cacert: str = ''
+    client_address: str = ''
+    ratelimit_writes: Optional[int] = None
+    #: local only: a source address in the cluster's operator_cidrs, to
+    #: clean up containers the tests locked.
+    operator_source: str = ''
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] = os.environ
+                     ) -> 'Target':
+        """The deployed target the ``OPSEXT_TEST_*`` variables describe."""
+        auth_url = _url('OPSEXT_TEST_AUTH_URL', _required(
+            environ, 'OPSEXT_TEST_AUTH_URL', 'the tempauth or Keystone URL'))
+        user = _required(environ, 'OPSEXT_TEST_USER',
+                         'v1: account:user; v3: user name')
+        key = _required(environ, 'OPSEXT_TEST_KEY', 'the key or password')
+        version = environ.get('OPSEXT_TEST_AUTH_VERSION', '').strip() or '1'
+        if version not in ('1', '3'):
+            raise TargetConfigError(
+                'OPSEXT_TEST_AUTH_VERSION=%r: use 1 or 3' % version)
+        project = ''
+        if version == '3':
+            project = _required(environ, 'OPSEXT_TEST_PROJECT',
+                                'Keystone v3 scopes the token to it')
+        swift_url = environ.get('OPSEXT_TEST_SWIFT_URL', '').strip()
+        if swift_url:
+            swift_url = _url('OPSEXT_TEST_SWIFT_URL', swift_url)
+        cacert = environ.get('OPSEXT_TEST_CACERT', '').strip()
+        if cacert and not os.path.isfile(cacert):
+            raise TargetConfigError('OPSEXT_TEST_CACERT=%r is not a file'
+                                    % cacert)
+        writes = environ.get('OPSEXT_TEST_RATELIMIT_WRITES', '').strip()
+        ratelimit_writes = None
+        if writes:
+            if not writes.isdigit() or not (
+                    1 <= int(writes) <= MAX_RATELIMIT_WRITES):
+                raise TargetConfigError(
+                    'OPSEXT_TEST_RATELIMIT_WRITES=%r: a whole number from 1 '
+                    'to %d' % (writes, MAX_RATELIMIT_WRITES))
+            ratelimit_writes = int(writes)
+        return cls(
+            name=DEPLOYED, auth_url=auth_url, user=user, key=key,
+            auth_version=version, project=project,
+            user_domain=environ.get('OPSEXT_TEST_USER_DOMAIN', '').strip()
+            or 'Default',
+            project_domain=environ.get(
+                'OPSEXT_TEST_PROJECT_DOMAIN', '').strip() or 'Default',
+            region=environ.get('OPSEXT_TEST_REGION', '').strip(),
+            swift_url=swift_url, cacert=cacert,
+            client_address=environ.get(
+                'OPSEXT_TEST_CLIENT_ADDRESS', '').strip(),
+            ratelimit_writes=ratelimit_writes)
+
+    def describe(self) -> str:
+        """One line for the test report: what was validated."""
+        limit = ('refuses PUT %d+1 to a new container' % self.ratelimit_writes
+                 if self.ratelimit_writes else
+                 'not tested (OPSEXT_TEST_RATELIMIT_WRITES unset)')
+        return '%s: auth v%s %s as %s%s; rate limit: %s' % (
+            self.name, self.auth_version, self.auth_url, self.user,
+            ' (project %s)' % self.project if self.project else '', limit)
+
+    def login(self) -> 'Session':
+        """Authenticate; a Session holds the storage URL and token."""
+        if self.auth_version == '1':
+            status, headers, body = request(
+                self.auth_url, 'GET', {'X-Auth-User': self.user,
+                                       'X-Auth-Key': self.key},
+                cacert=self.cacert)
+            if status // 100 != 2:
+                raise RuntimeError('tempauth %s refused %s: %d %r' % (
+                    self.auth_url, self.user, status, body[:200]))
+            storage_url = headers.get('x-storage-url', '')
+            token = headers.get('x-auth-token', '')
+        else:
+            storage_url, token = self._keystone_login()
+        storage_url = self.swift_url or storage_url
+        if not storage_url or not token:
+            raise RuntimeError('auth at %s gave no storage URL or token'
+                               % self.auth_url)
+        return Session(self, storage_url.rstrip('/'), token)
+
+    def _keystone_login(self) -> tuple[str, str]:
+        body = json.dumps({'auth': {
+            'identity': {'methods': ['password'], 'password': {'user': {
+                'name': self.user, 'password': self.key,
+                'domain': {'name': self.user_domain}}}},
+            'scope': {'project': {'name': self.project, 'domain': {
+                'name': self.project_domain}}}}}).encode()
+        status, headers, data = request(
+            self.auth_url + '/auth/tokens', 'POST',
+            {'Content-Type': 'application/json'}, body, cacert=self.cacert)
+        if status != 201:
+            raise RuntimeError('Keystone %s refused %s: %d %r' % (
+                self.auth_url, self.user, status, data[:200]))
+        catalog = json.loads(data)['token'].get('catalog', [])
+        urls = [endpoint['url'] for service in catalog
+                if service.get('type') == 'object-store'
+                for endpoint in service.get('endpoints', [])
+                if endpoint.get('interface') == 'public' and (
+                    not self.region or endpoint.get('region') == self.region)]
+        if not urls and not self.swift_url:
+            raise RuntimeError(
+                'no public object-store endpoint%s in the catalog; set '
+                'OPSEXT_TEST_SWIFT_URL' % (
+                    ' in region %s' % self.region if self.region else ''))
+        return (urls[0] if urls else ''), headers.get('x-subject-token', '')
+
+
+@dataclasses.dataclass
+class Session:
+    """A logged-in client of the target's Swift."""
+
+    target: Target
+    storage_url: str
+    token: str
+
+    @property
+    def proxy_url(self) -> str:
+        """Scheme and host of the storage URL: where ``/info`` is."""
+        parts = urllib.parse.urlsplit(self.storage_url)
+        return '%s://%s' % (parts.scheme, parts.netloc)
+
+    def client_address(self) -> str:
+        """The address the proxy sees for this client."""
+        if self.target.client_address:
+            return self.target.client_address
+        return request(self.proxy_url + '/info', 'GET',
+                       cacert=self.target.cacert, local_address=True)[3]
+
+    def request(self, method: str, path: str = '',
+                headers: Optional[Mapping[str, str]] = None,
+                body: bytes = b'', source_ip: str = '',
+                token: bool = True) -> Response:
+        """One request to ``<storage URL>/<path>`` (path already quoted)."""
+        headers = dict(headers or {})
+        if token:
+            headers.setdefault('X-Auth-Token', self.token)
+        url = self.storage_url + ('/' + path if path else '')
+        return request(url, method, headers, body, cacert=self.target.cacert,
+                       source_ip=source_ip)[:3]
+
+
+def request(url: str, method: str,
+            headers: Optional[Mapping[str, str]] = None, body: bytes = b'',
+            cacert: str = '', source_ip: str = '', timeout: float = 30.0,
+            local_address: bool = False) -> tuple:
+    """One HTTP(S) request: (status, lower-cased headers, body[, address]).
+
+    With ``local_address`` a fourth item is the local address of the
+    connection: the client address a proxy with no NAT in between sees.
+    """
+    parts = urllib.parse.urlsplit(url)
+    source = (source_ip, 0) if source_ip else None
+    if parts.scheme == 'https':
+        context = ssl.create_default_context(cafile=cacert or None)
+        conn = http.client.HTTPSConnection(
+            parts.hostname, parts.port, timeout=timeout,
+            source_address=source, context=context)
+    else:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port,
+                                          timeout=timeout,
+                                          source_address=source)
+    try:
+        target = parts.path or '/'
+        if parts.query:
+            target += '?' + parts.query
+        conn.request(method, target, body=body or None,
+                     headers=dict(headers or {}))
+        address = conn.sock.getsockname()[0]
+        resp = conn.getresponse()
+        data = resp.read()
+        result = (resp.status, {k.lower(): v for k, v in resp.getheaders()},
+                  data)
+        return result + (address,) if local_address else result
+    finally:
+        conn.close()
