@@ -15,7 +15,7 @@
 configuration, host views of ``HostState`` objects, and one match per
 request."""
 
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 from opsext import client_ip
 from opsext.nova import _source
@@ -38,11 +38,28 @@ def _aggregate_view(aggregate) -> tuple:
     return name, metadata
 
 
+def _aggregates_of(host_state):
+    return getattr(host_state, 'aggregates', None) or ()
+
+
+def _view(name: str, aggregates, seen: dict) -> policy.HostView:
+    # ``seen`` (id of an aggregate -> the aggregate and its view), kept
+    # for one request, reads each aggregate once: hosts share the objects.
+    # An entry holds its aggregate, so that no other object can take its
+    # id while ``seen`` lives.
+    views = []
+    for aggregate in aggregates:
+        entry = seen.get(id(aggregate))
+        if entry is None:
+            entry = seen[id(aggregate)] = (aggregate,
+                                           _aggregate_view(aggregate))
+        views.append(entry[1])
+    return policy.HostView(name, tuple(views))
+
+
 def host_view(host_state) -> policy.HostView:
     """The policy's view of a nova ``HostState``."""
-    aggregates = getattr(host_state, 'aggregates', None) or ()
-    return policy.HostView(host_state.host,
-                           tuple(_aggregate_view(a) for a in aggregates))
+    return _view(host_state.host, _aggregates_of(host_state), {})
 
 
 class PolicyAdapter:
@@ -60,11 +77,18 @@ class PolicyAdapter:
         self.resolver = client_ip.ClientAddressResolver(
             options.trusted_proxies_from_conf(conf))
 
-    def verdicts(self, host_states: Iterable, spec_obj) -> list:
+    def verdicts(self, host_states: Iterable, spec_obj) -> Iterator:
         """(host state, verdict) pairs, the request matched once."""
-        views = [(state, host_view(state)) for state in host_states]
+        # Each HostState is read once, into two flat lists, and each view
+        # is made twice, for the match then for the verdict, rather than
+        # kept: thousands of tuples alive at once would wake the cyclic
+        # garbage collector, whose full passes cost more than the views.
+        states = list(host_states)
+        names = [state.host for state in states]
+        aggregates = [_aggregates_of(state) for state in states]
+        seen: dict = {}
         match = self.policy.match(
             _source.source_address(spec_obj, self.resolver),
-            (view for _, view in views))
-        return [(state, self.policy.verdict(view, match))
-                for state, view in views]
+            (_view(name, aggs, seen) for name, aggs in zip(names, aggregates)))
+        return zip(states, [self.policy.verdict(_view(name, aggs, seen), match)
+                            for name, aggs in zip(names, aggregates)])

@@ -62,8 +62,8 @@ class SubnetAffinityWeigher(weights.BaseHostWeigher):
             [weighed.obj for weighed in weighed_obj_list], weight_properties)]
 
     def _weigh_object(self, host_state, weight_properties) -> float:
-        return self._adapter.verdicts([host_state],
-                                      weight_properties)[0][1].weight
+        return next(self._adapter.verdicts([host_state],
+                                           weight_properties))[1].weight
 
 
 def all_weighers() -> list:
