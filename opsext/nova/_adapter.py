@@ -15,10 +15,9 @@
 configuration, host views of ``HostState`` objects, and one match per
 request: a new server by its source address, a moved one by its host."""
 
-from typing import Iterable
+from typing import Callable, Iterable, Iterator, NamedTuple, Optional
 
 from opsext import client_ip
-from opsext.nova import _location
 from opsext.nova import _source
 from opsext.placement import options
 from opsext.placement import policy
@@ -39,20 +38,53 @@ def _aggregate_view(aggregate) -> tuple:
     return name, metadata
 
 
+def _aggregates_of(host_state):
+    return getattr(host_state, 'aggregates', None) or ()
+
+
+def _view(name: str, aggregates, seen: dict) -> policy.HostView:
+    # ``seen`` (id of an aggregate -> the aggregate and its view), kept
+    # for one request, reads each aggregate once: hosts share the objects.
+    # An entry holds its aggregate, so that no other object can take its
+    # id while ``seen`` lives.
+    views = []
+    for aggregate in aggregates:
+        entry = seen.get(id(aggregate))
+        if entry is None:
+            entry = seen[id(aggregate)] = (aggregate,
+                                           _aggregate_view(aggregate))
+        views.append(entry[1])
+    return policy.HostView(name, tuple(views))
+
+
 def host_view(host_state) -> policy.HostView:
     """The policy's view of a nova ``HostState``."""
-    aggregates = getattr(host_state, 'aggregates', None) or ()
-    return policy.HostView(host_state.host,
-                           tuple(_aggregate_view(a) for a in aggregates))
+    return _view(host_state.host, _aggregates_of(host_state), {})
+
+
+class Location(NamedTuple):
+    """A new server (``host`` None), a server's host, or a failed lookup."""
+
+    host: Optional[str] = None
+    aggregates: tuple = ()  # (aggregate name, metadata) of ``host``
+    error: Optional[str] = None
+
+
+NEW = Location()
 
 
 class PolicyAdapter:
     """The policy and the source-address resolver, built once.
 
+    ``locate(spec_obj, aggregate_view)`` says where the server of a request
+    lives (:func:`opsext.nova._location.locate` in nova; it reads nova's
+    database, so it is passed in rather than imported here).
+
     :raises ConfigError: at start-up, naming a bad option.
     """
 
-    def __init__(self, conf, log) -> None:
+    def __init__(self, conf, log,
+                 locate: Callable[..., Location]) -> None:
         # Registered on the config object we are given, at construction:
         # never at import (registering twice is a no-op in oslo.config).
         options.register_opts(conf)
@@ -62,6 +94,7 @@ class PolicyAdapter:
         self.resolver = client_ip.ClientAddressResolver(
             options.trusted_proxies_from_conf(conf))
         self.hint = options.source_address_hint_from_conf(conf)
+        self._locate = locate
 
     def _source_match(self, spec_obj, views) -> policy.RequestMatch:
         if self.hint is not None:
@@ -84,7 +117,7 @@ class PolicyAdapter:
     def match(self, spec_obj, views) -> policy.RequestMatch:
         """The request's subnet group: by source for a new server, by
         host for a moved one."""
-        location = _location.locate(spec_obj, _aggregate_view)
+        location = self._locate(spec_obj, _aggregate_view)
         if location.error is not None:
             self.log.warning('subnet affinity fails closed: %s',
                              location.error)
@@ -94,9 +127,18 @@ class PolicyAdapter:
                 policy.HostView(location.host, location.aggregates))
         return self._source_match(spec_obj, views)
 
-    def verdicts(self, host_states: Iterable, spec_obj) -> list:
+    def verdicts(self, host_states: Iterable, spec_obj) -> Iterator:
         """(host state, verdict) pairs, the request matched once."""
-        views = [(state, host_view(state)) for state in host_states]
-        match = self.match(spec_obj, [view for _, view in views])
-        return [(state, self.policy.verdict(view, match))
-                for state, view in views]
+        # Each HostState is read once, into two flat lists, and each view
+        # is made twice, for the match then for the verdict, rather than
+        # kept: thousands of tuples alive at once would wake the cyclic
+        # garbage collector, whose full passes cost more than the views.
+        states = list(host_states)
+        names = [state.host for state in states]
+        aggregates = [_aggregates_of(state) for state in states]
+        seen: dict = {}
+        match = self.match(spec_obj, (_view(name, aggs, seen)
+                                      for name, aggs in zip(names,
+                                                            aggregates)))
+        return zip(states, [self.policy.verdict(_view(name, aggs, seen), match)
+                            for name, aggs in zip(names, aggregates)])

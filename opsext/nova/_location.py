@@ -28,24 +28,16 @@ system metadata). A lookup that fails leaves the group unknown, and the
 policy then fails closed for the request.
 """
 
-from typing import NamedTuple, Optional
+from typing import Optional
 
 from nova import context as nova_context
 from nova import exception
 from nova import objects
 
+from opsext.nova._adapter import Location
+from opsext.nova._adapter import NEW
+
 SHELVED_HOST = 'shelved_host'
-
-
-class Location(NamedTuple):
-    """A new server (``host`` None), a server's host, or a failed lookup."""
-
-    host: Optional[str] = None
-    aggregates: tuple = ()  # (aggregate name, metadata) of ``host``
-    error: Optional[str] = None
-
-
-NEW = Location()
 
 
 def _instance_uuid(spec_obj) -> Optional[str]:

@@ -34,6 +34,7 @@ from nova.scheduler import utils
 from oslo_log import log as logging
 
 from opsext.nova import _adapter
+from opsext.nova import _location
 
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
@@ -55,7 +56,8 @@ class SubnetAffinityFilter(filters.BaseHostFilter):
 
     def __init__(self) -> None:
         super().__init__()
-        self._adapter = _adapter.PolicyAdapter(CONF, LOG)
+        self._adapter = _adapter.PolicyAdapter(CONF, LOG,
+                                               _location.locate)
 
     def filter_all(self, filter_obj_list, spec_obj):
         """Yield the passing hosts, matching the request once."""

@@ -37,6 +37,7 @@ from nova.scheduler import weights
 from oslo_log import log as logging
 
 from opsext.nova import _adapter
+from opsext.nova import _location
 from opsext.placement import options
 
 LOG = logging.getLogger(__name__)
@@ -49,7 +50,8 @@ class SubnetAffinityWeigher(weights.BaseHostWeigher):
 
     def __init__(self) -> None:
         super().__init__()
-        self._adapter = _adapter.PolicyAdapter(CONF, LOG)
+        self._adapter = _adapter.PolicyAdapter(CONF, LOG,
+                                               _location.locate)
 
     def weight_multiplier(self, host_state) -> float:
         """The configured multiplier, or the aggregates' override."""
@@ -62,8 +64,8 @@ class SubnetAffinityWeigher(weights.BaseHostWeigher):
             [weighed.obj for weighed in weighed_obj_list], weight_properties)]
 
     def _weigh_object(self, host_state, weight_properties) -> float:
-        return self._adapter.verdicts([host_state],
-                                      weight_properties)[0][1].weight
+        return next(self._adapter.verdicts([host_state],
+                                           weight_properties))[1].weight
 
 
 def all_weighers() -> list:

@@ -127,6 +127,10 @@ class Policy:
         self._parsed: dict = {}   # raw metadata value -> networks or None
         self._warned: set = set()
         self._by_name: dict = {}  # host name -> static networks
+        # Hosts share their aggregates, so their networks and verdicts
+        # are worked out once per distinct set, not once per host.
+        self._groups: dict = {}    # group key -> (networks, malformed)
+        self._verdicts: dict = {}  # (networks, malformed, match) -> Verdict
 
     def _aggregate_networks(self, aggregate: str, metadata: Mapping):
         """Networks an aggregate tags its hosts with; None if malformed."""
@@ -161,16 +165,29 @@ class Policy:
         return found
 
     def host_networks(self, host: HostView):
-        """(networks the host serves, names of malformed aggregates)."""
-        networks = set(self._static_networks(host.name))
-        malformed = []
-        for aggregate, metadata in host.aggregates:
-            found = self._aggregate_networks(aggregate, metadata)
-            if found is None:
-                malformed.append(aggregate)
-            else:
-                networks.update(found)
-        return networks, malformed
+        """(networks the host serves, names of malformed aggregates).
+
+        A frozenset and a tuple, shared by the hosts of the same group.
+        """
+        key = (self._static_networks(host.name),
+               tuple([(aggregate, metadata.get(self.metadata_key)
+                       if metadata else None)
+                      for aggregate, metadata in host.aggregates]))
+        found = self._groups.get(key)
+        if found is None:
+            if len(self._groups) > 4096:
+                self._groups.clear()
+            networks = set(key[0])
+            malformed = []
+            for aggregate, metadata in host.aggregates:
+                parsed = self._aggregate_networks(aggregate, metadata)
+                if parsed is None:
+                    malformed.append(aggregate)
+                else:
+                    networks.update(parsed)
+            found = self._groups[key] = (frozenset(networks),
+                                         tuple(malformed))
+        return found
 
     def match(self, address: Optional[net.IPAddress],
               hosts: Iterable[HostView] = ()) -> RequestMatch:
@@ -235,6 +252,20 @@ class Policy:
         if match.closed:
             return Verdict(False, 0.0, match.reason)
         networks, malformed = self.host_networks(host)
+        key = (networks, malformed, match)
+        found = self._verdicts.get(key)
+        if found is None:
+            if len(self._verdicts) > 4096:
+                self._verdicts.clear()
+            found = self._verdicts[key] = self._verdict(networks, malformed,
+                                                        match)
+        return found
+
+    def _verdict(self, networks: frozenset, malformed: tuple,
+                 match: RequestMatch) -> Verdict:
+        # A host's verdict depends only on its networks and the match; the
+        # reasons (str() of networks and addresses) cost more than the
+        # decision, so they are built once per group and request.
         if malformed:
             return Verdict(False, 0.0, 'aggregate %s has malformed %s '
                            'metadata' % (', '.join(malformed),

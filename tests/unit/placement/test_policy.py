@@ -211,3 +211,26 @@ def test_closed_match_fails_every_host_with_its_reason():
     match = pol.closed('cannot look up server x')
     verdict = pol.verdict(_host('dev1'), match)
     assert not verdict.passes and verdict.reason == 'cannot look up server x'
+
+
+def test_hosts_of_one_group_share_their_verdict():
+    pol = policy.Policy()
+    hosts = [_host('a', '10.1.0.0/16'), _host('b', '10.1.0.0/16')]
+    match = pol.match(net.parse_address('10.2.0.1'), hosts)
+    assert pol.verdict(hosts[0], match) is pol.verdict(hosts[1], match)
+
+
+def test_changed_aggregate_metadata_is_seen_at_once():
+    pol = policy.Policy()
+    before = [_host('a', '10.1.0.0/16')]
+    after = [_host('a', '10.2.0.0/16')]  # same aggregate, new value
+    assert _decide(pol, '10.1.0.1', before) == {'a': True}
+    assert _decide(pol, '10.1.0.1', after + [_host('b', '10.1.0.0/16')]) \
+        == {'a': False, 'b': True}
+
+
+def test_same_group_other_request_gets_its_own_verdict():
+    pol = policy.Policy()
+    hosts = [_host('a', '10.1.0.0/16'), _host('b', '10.2.0.0/16')]
+    assert _decide(pol, '10.1.0.1', hosts) == {'a': True, 'b': False}
+    assert _decide(pol, '10.2.0.1', hosts) == {'a': False, 'b': True}
