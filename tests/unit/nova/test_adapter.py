@@ -19,6 +19,7 @@ import types
 from oslo_config import cfg
 
 from opsext.nova import _adapter
+from opsext.placement import options
 
 
 class _Aggregate:
@@ -77,3 +78,92 @@ def test_verdicts_take_hosts_from_a_generator():
 
 def test_host_view_of_a_host_in_no_aggregate():
     assert _adapter.host_view(_state('plain1')) == ('plain1', ())
+
+
+HINT = 'opsext_source_address'
+
+
+class _HintedSpec:
+    """A spec from ``remote_address``, with scheduler hints."""
+
+    def __init__(self, remote_address, hints, is_admin):
+        self._context = types.SimpleNamespace(
+            remote_address=remote_address, is_admin=is_admin)
+        self._hints = hints
+
+    def get_scheduler_hint(self, name, default=None):
+        return self._hints.get(name, default)
+
+
+def _adapter_with(locate=None, **overrides):
+    conf = cfg.ConfigOpts()
+    options.register_opts(conf)
+    for name, value in overrides.items():
+        conf.set_override(name, value, group=options.GROUP)
+    return _adapter.PolicyAdapter(
+        conf, logging.getLogger('opsext.test.adapter'),
+        locate or (lambda spec_obj, aggregate_view: _adapter.NEW))
+
+
+DOC = _Aggregate('doc', '10.1.0.0/16')
+OPS = _Aggregate('ops', '10.2.0.0/16')
+
+
+def _passing(adapter, spec):
+    states = [_state('doc1', DOC), _state('ops1', OPS)]
+    return [state.host for state, verdict in adapter.verdicts(states, spec)
+            if verdict.passes]
+
+
+def test_admin_hint_names_the_source():
+    adapter = _adapter_with(source_address_hint=HINT,
+                            untagged_hosts='deny')
+    spec = _HintedSpec('10.1.0.5', {HINT: '10.2.0.8'}, True)
+    assert _passing(adapter, spec) == ['ops1']
+
+
+def test_user_hint_is_ignored_and_logged_at_debug(caplog):
+    adapter = _adapter_with(source_address_hint=HINT)
+    spec = _HintedSpec('10.1.0.5', {HINT: '10.2.0.8'}, False)
+    with caplog.at_level(logging.DEBUG, logger='opsext.test.adapter'):
+        assert _passing(adapter, spec) == ['doc1']
+    assert 'ignoring scheduler hint' in caplog.text
+
+
+def test_hint_is_not_read_unless_configured():
+    adapter = _adapter_with()
+    spec = _HintedSpec('10.1.0.5', {HINT: '10.2.0.8'}, True)
+    assert _passing(adapter, spec) == ['doc1']
+
+
+def test_admins_malformed_hint_is_unmatched_with_a_warning(caplog):
+    adapter = _adapter_with(source_address_hint=HINT,
+                            unmatched_requests='none')
+    spec = _HintedSpec('10.1.0.5', {HINT: '10.2.0.8/24'}, True)
+    with caplog.at_level(logging.WARNING, logger='opsext.test.adapter'):
+        assert _passing(adapter, spec) == []
+    assert 'not one address' in caplog.text
+
+
+def test_move_is_matched_by_the_servers_host_not_the_caller():
+    def locate(spec_obj, aggregate_view):
+        return _adapter.Location('doc9', (aggregate_view(DOC),))
+    adapter = _adapter_with(locate, untagged_hosts='deny')
+    assert _passing(adapter, _spec('10.2.0.8')) == ['doc1']
+
+
+def test_move_ignores_the_persisted_hint():
+    def locate(spec_obj, aggregate_view):
+        return _adapter.Location('doc9', (aggregate_view(DOC),))
+    adapter = _adapter_with(locate, source_address_hint=HINT)
+    spec = _HintedSpec('10.2.0.5', {HINT: '10.2.0.8'}, True)
+    assert _passing(adapter, spec) == ['doc1']
+
+
+def test_failed_lookup_fails_closed_with_a_warning(caplog):
+    def locate(spec_obj, aggregate_view):
+        return _adapter.Location(error='cannot look up server x: db down')
+    adapter = _adapter_with(locate, unmatched_requests='any')
+    with caplog.at_level(logging.WARNING, logger='opsext.test.adapter'):
+        assert _passing(adapter, _spec('10.1.0.5')) == []
+    assert 'fails closed' in caplog.text and 'db down' in caplog.text
