@@ -35,7 +35,7 @@ if is_service_enabled opsext; then
         fi
 
     elif [[ "$1" == "stack" && "$2" == "test-config" ]]; then
-        if is_service_enabled s-proxy; then
+        if is_service_enabled s-proxy n-api; then
             echo_summary "Pointing opsext functional tests at this cloud"
             configure_opsext_tests
         fi

@@ -13,9 +13,12 @@
 """The Swift that functional tests validate: a local cluster or a cloud.
 
 ``OPSEXT_TEST_TARGET=deployed`` points the ops-validation suite
-(``tests/functional/deployed``) at a deployed Swift, described by these
-environment variables; ``local`` (the default) runs it against a
+(``tests/functional/deployed``) at a deployed cloud; ``local`` (the
+default) runs its Swift part against a
 :class:`~opsext.testing.swift_cluster.SwiftCluster` on 127.0.0.1.
+``OPSEXT_TEST_SERVICES`` (deployed only) says what the run validates:
+``swift`` (the default), ``nova`` or ``swift,nova``; Nova is described by
+the variables of :mod:`opsext.testing.nova_target`, Swift by these:
 
 =============================  ==============================================
 ``OPSEXT_TEST_AUTH_URL``       tempauth (``http://h:8080/auth/v1.0``) or
@@ -52,6 +55,8 @@ import urllib.parse
 
 TARGET = 'OPSEXT_TEST_TARGET'
 LOCAL, DEPLOYED = 'local', 'deployed'
+SERVICES = 'OPSEXT_TEST_SERVICES'
+SWIFT, NOVA = 'swift', 'nova'
 # More would hammer a real cloud to find a limit that high.
 MAX_RATELIMIT_WRITES = 1000
 
@@ -71,6 +76,24 @@ def target_name(environ: Mapping[str, str] = os.environ) -> str:
     return name
 
 
+def services(environ: Mapping[str, str] = os.environ) -> frozenset:
+    """What a deployed run validates: ``OPSEXT_TEST_SERVICES``.
+
+    A comma separated subset of ``swift`` and ``nova``; ``swift`` when
+    unset. Set for a local run it is an error: a local run validates no
+    deployment.
+    """
+    value = environ.get(SERVICES, '').strip()
+    if value and target_name(environ) == LOCAL:
+        raise TargetConfigError('%s=%r is for %s=deployed' % (
+            SERVICES, value, TARGET))
+    names = frozenset(n.strip().lower() for n in (value or SWIFT).split(','))
+    if not names <= {SWIFT, NOVA} or '' in names:
+        raise TargetConfigError('%s=%r: a comma separated list of %s, %s'
+                                % (SERVICES, value, SWIFT, NOVA))
+    return names
+
+
 def _required(environ: Mapping[str, str], name: str, why: str) -> str:
     value = environ.get(name, '').strip()
     if not value:
@@ -79,7 +102,8 @@ def _required(environ: Mapping[str, str], name: str, why: str) -> str:
     return value
 
 
-def _url(name: str, value: str) -> str:
+def http_url(name: str, value: str) -> str:
+    """The value of variable ``name``, checked to be an http(s) URL."""
     parts = urllib.parse.urlsplit(value)
     if parts.scheme not in ('http', 'https') or not parts.hostname:
         raise TargetConfigError('%s=%r is not an http(s) URL'
@@ -112,7 +136,7 @@ class Target:
     def from_environ(cls, environ: Mapping[str, str] = os.environ
                      ) -> 'Target':
         """The deployed target the ``OPSEXT_TEST_*`` variables describe."""
-        auth_url = _url('OPSEXT_TEST_AUTH_URL', _required(
+        auth_url = http_url('OPSEXT_TEST_AUTH_URL', _required(
             environ, 'OPSEXT_TEST_AUTH_URL', 'the tempauth or Keystone URL'))
         user = _required(environ, 'OPSEXT_TEST_USER',
                          'v1: account:user; v3: user name')
@@ -127,7 +151,7 @@ class Target:
                                 'Keystone v3 scopes the token to it')
         swift_url = environ.get('OPSEXT_TEST_SWIFT_URL', '').strip()
         if swift_url:
-            swift_url = _url('OPSEXT_TEST_SWIFT_URL', swift_url)
+            swift_url = http_url('OPSEXT_TEST_SWIFT_URL', swift_url)
         cacert = environ.get('OPSEXT_TEST_CACERT', '').strip()
         if cacert and not os.path.isfile(cacert):
             raise TargetConfigError('OPSEXT_TEST_CACERT=%r is not a file'
@@ -159,8 +183,8 @@ class Target:
         limit = ('refuses PUT %d+1 to a new container' % self.ratelimit_writes
                  if self.ratelimit_writes else
                  'not tested (OPSEXT_TEST_RATELIMIT_WRITES unset)')
-        return '%s: auth v%s %s as %s%s; rate limit: %s' % (
-            self.name, self.auth_version, self.auth_url, self.user,
+        return 'auth v%s %s as %s%s; rate limit: %s' % (
+            self.auth_version, self.auth_url, self.user,
             ' (project %s)' % self.project if self.project else '', limit)
 
     def login(self) -> 'Session':
@@ -184,30 +208,16 @@ class Target:
         return Session(self, storage_url.rstrip('/'), token)
 
     def _keystone_login(self) -> tuple[str, str]:
-        body = json.dumps({'auth': {
-            'identity': {'methods': ['password'], 'password': {'user': {
-                'name': self.user, 'password': self.key,
-                'domain': {'name': self.user_domain}}}},
-            'scope': {'project': {'name': self.project, 'domain': {
-                'name': self.project_domain}}}}}).encode()
-        status, headers, data = request(
-            self.auth_url + '/auth/tokens', 'POST',
-            {'Content-Type': 'application/json'}, body, cacert=self.cacert)
-        if status != 201:
-            raise RuntimeError('Keystone %s refused %s: %d %r' % (
-                self.auth_url, self.user, status, data[:200]))
-        catalog = json.loads(data)['token'].get('catalog', [])
-        urls = [endpoint['url'] for service in catalog
-                if service.get('type') == 'object-store'
-                for endpoint in service.get('endpoints', [])
-                if endpoint.get('interface') == 'public' and (
-                    not self.region or endpoint.get('region') == self.region)]
-        if not urls and not self.swift_url:
+        token, catalog = keystone_login(
+            self.auth_url, self.user, self.key, self.project,
+            self.user_domain, self.project_domain, self.cacert)
+        url = catalog_url(catalog, 'object-store', self.region)
+        if not url and not self.swift_url:
             raise RuntimeError(
                 'no public object-store endpoint%s in the catalog; set '
                 'OPSEXT_TEST_SWIFT_URL' % (
                     ' in region %s' % self.region if self.region else ''))
-        return (urls[0] if urls else ''), headers.get('x-subject-token', '')
+        return url, token
 
 
 @dataclasses.dataclass
@@ -270,7 +280,9 @@ def request(url: str, method: str,
             target += '?' + parts.query
         conn.request(method, target, body=body or None,
                      headers=dict(headers or {}))
-        address = conn.sock.getsockname()[0]
+        # Asked only when wanted: an intercepted connection (wsgi-intercept,
+        # in Nova's test harness) has no real socket.
+        address = conn.sock.getsockname()[0] if local_address else None
         resp = conn.getresponse()
         data = resp.read()
         result = (resp.status, {k.lower(): v for k, v in resp.getheaders()},
@@ -278,3 +290,34 @@ def request(url: str, method: str,
         return result + (address,) if local_address else result
     finally:
         conn.close()
+
+
+def keystone_login(auth_url: str, user: str, key: str, project: str,
+                   user_domain: str = 'Default',
+                   project_domain: str = 'Default', cacert: str = ''
+                   ) -> tuple[str, list]:
+    """A project-scoped Keystone v3 password login: (token, catalog)."""
+    body = json.dumps({'auth': {
+        'identity': {'methods': ['password'], 'password': {'user': {
+            'name': user, 'password': key,
+            'domain': {'name': user_domain}}}},
+        'scope': {'project': {'name': project, 'domain': {
+            'name': project_domain}}}}}).encode()
+    status, headers, data = request(
+        auth_url + '/auth/tokens', 'POST',
+        {'Content-Type': 'application/json'}, body, cacert=cacert)
+    if status != 201:
+        raise RuntimeError('Keystone %s refused %s: %d %r' % (
+            auth_url, user, status, data[:200]))
+    catalog = json.loads(data)['token'].get('catalog', [])
+    return headers.get('x-subject-token', ''), catalog
+
+
+def catalog_url(catalog: list, service_type: str, region: str = '') -> str:
+    """The first public endpoint of a service type ('' if none)."""
+    urls = [endpoint['url'] for service in catalog
+            if service.get('type') == service_type
+            for endpoint in service.get('endpoints', [])
+            if endpoint.get('interface') == 'public' and (
+                not region or endpoint.get('region') == region)]
+    return urls[0] if urls else ''

@@ -28,6 +28,7 @@ import pytest
 
 from opsext.testing import target as target_mod
 
+pytestmark = pytest.mark.opsext_service('swift')
 TEST_NET = '192.0.2.0/24'
 BODY = b'validation object'
 

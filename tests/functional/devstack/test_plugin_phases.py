@@ -130,27 +130,95 @@ def test_unstack_without_aggregates_deletes_nothing(devstack):
     assert changes(devstack) == []
 
 
+NOVA_TEST_ENV = [
+    'OPSEXT_TEST_NOVA_AUTH_URL=https://%s/identity/v3' % TLS_PROXY,
+    'OPSEXT_TEST_NOVA_USER=admin',
+    'OPSEXT_TEST_NOVA_KEY=secretadmin',
+    'OPSEXT_TEST_NOVA_PROJECT=admin',
+    'OPSEXT_TEST_REGION=RegionOne',
+    'OPSEXT_TEST_NOVA_FLAVOR=m1.tiny',
+    'OPSEXT_TEST_NOVA_IMAGE=cirros-0.6.3-x86_64-disk',
+    'OPSEXT_TEST_NOVA_NETWORK=none',
+    'OPSEXT_TEST_NOVA_EXPECT=group',
+    'OPSEXT_TEST_NOVA_METADATA_KEY=opsext_subnets']
+
+
 def test_test_config_writes_the_environment_of_the_tests(devstack):
     devstack.run('stack', 'test-config')
     assert read(devstack.test_env_file).splitlines() == [
         'OPSEXT_TEST_TARGET=deployed',
+        'OPSEXT_TEST_SERVICES=swift,nova',
         'OPSEXT_TEST_AUTH_URL=https://%s:8080/auth/v1.0' % TLS_PROXY,
         'OPSEXT_TEST_USER=test:tester',
         'OPSEXT_TEST_KEY=testing',
-        'OPSEXT_TEST_CAFILE=/opt/stack/data/ca-bundle.pem']
+        'OPSEXT_TEST_CACERT=/opt/stack/data/ca-bundle.pem'] + NOVA_TEST_ENV
     assert stat.S_IMODE(os.stat(devstack.test_env_file).st_mode) == 0o600
 
 
 def test_test_config_without_tls_proxy(tmp_path):
     stack = DevStack(str(tmp_path), services=plugin_runner.SERVICES.replace(
         ',tls-proxy', ''), SWIFT_SERVICE_PROTOCOL='http',
-        OPSEXT_TEST_USER='admin:admin', OPSEXT_TEST_KEY='admin')
+        OPSEXT_TEST_USER='admin:admin', OPSEXT_TEST_KEY='admin',
+        OPSEXT_ENABLE_SUBNET_AFFINITY='False')
     stack.run('stack', 'test-config')
     assert read(stack.test_env_file).splitlines() == [
         'OPSEXT_TEST_TARGET=deployed',
+        'OPSEXT_TEST_SERVICES=swift',
         'OPSEXT_TEST_AUTH_URL=http://%s:8080/auth/v1.0' % TLS_PROXY,
         'OPSEXT_TEST_USER=admin:admin',
         'OPSEXT_TEST_KEY=admin']
+
+
+def _nova_test_env(stack):
+    return dict(line.split('=', 1)
+                for line in read(stack.test_env_file).splitlines()
+                if line.startswith('OPSEXT_TEST_NOVA_'))
+
+
+NETWORK_ID = '0e8b8f1c-9d0a-4a4e-8f1a-2b0c1d2e3f40'
+
+
+def test_test_config_nova_server_from_settings(devstack):
+    devstack.run('stack', 'test-config', OPSEXT_TEST_NOVA_FLAVOR='c1',
+                 OPSEXT_TEST_NOVA_IMAGE='my-image',
+                 OPSEXT_TEST_NOVA_NETWORK=NETWORK_ID,
+                 OPSEXT_TEST_NOVA_EXPECT='any')
+    found = _nova_test_env(devstack)
+    assert (found['OPSEXT_TEST_NOVA_FLAVOR'], found['OPSEXT_TEST_NOVA_IMAGE'],
+            found['OPSEXT_TEST_NOVA_NETWORK'],
+            found['OPSEXT_TEST_NOVA_EXPECT']) == (
+        'c1', 'my-image', NETWORK_ID, 'any')
+
+
+@pytest.mark.parametrize('unmatched, expect', [
+    ('any', 'any'), ('untagged', 'untagged'), ('none', 'novalidhost')])
+def test_test_config_expectation_without_demo_aggregates(devstack, unmatched,
+                                                         expect):
+    devstack.run('stack', 'test-config',
+                 OPSEXT_CREATE_DEMO_AGGREGATES='False',
+                 OPSEXT_SUBNET_UNMATCHED_REQUESTS=unmatched)
+    assert _nova_test_env(devstack)['OPSEXT_TEST_NOVA_EXPECT'] == expect
+
+
+def test_test_config_expectation_with_own_aggregates(devstack):
+    # Aggregates of the operator's choosing: the client's group is unknown.
+    devstack.run('stack', 'test-config',
+                 OPSEXT_DEMO_AGGREGATES='x=10.9.0.0/16')
+    assert _nova_test_env(devstack)['OPSEXT_TEST_NOVA_EXPECT'] == 'any'
+
+
+def test_test_config_is_read_by_the_tests(devstack):
+    from opsext.testing import nova_target
+    from opsext.testing import target
+
+    devstack.run('stack', 'test-config', SSL_BUNDLE_FILE=devstack.nova_conf)
+    env = dict(line.split('=', 1)
+               for line in read(devstack.test_env_file).splitlines())
+    assert target.services(env) == {'swift', 'nova'}
+    assert target.Target.from_environ(env).cacert == devstack.nova_conf
+    nova = nova_target.NovaTarget.from_environ(env)
+    assert (nova.auth_url, nova.expect) == (
+        'https://%s/identity/v3' % TLS_PROXY, 'group')
 
 
 def test_clean_removes_the_test_environment(devstack):
@@ -200,7 +268,10 @@ def test_without_swift_the_proxy_config_is_not_touched(tmp_path):
     stack.run('stack', 'test-config')
     assert read(stack.proxy_conf) == proxy
     assert 'SubnetAffinityFilter' in read(stack.nova_conf)
-    assert not os.path.exists(stack.test_env_file)
+    assert read(stack.test_env_file).splitlines() == [
+        'OPSEXT_TEST_TARGET=deployed',
+        'OPSEXT_TEST_SERVICES=nova',
+        'OPSEXT_TEST_CACERT=/opt/stack/data/ca-bundle.pem'] + NOVA_TEST_ENV
 
 
 def test_without_the_scheduler_nova_conf_is_not_touched(tmp_path):
