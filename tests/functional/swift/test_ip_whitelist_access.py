@@ -105,6 +105,17 @@ def test_account_default_guards_account_requests(account2):
     assert account2.req('GET', '', ALLOWED).status == 200
 
 
+def test_null_in_a_name_on_a_locked_account_gets_the_proxys_412(account2):
+    # The proxy refuses such a name with 412 before anything else; the
+    # filter answers it the same (Swift's own test_null_name expects it),
+    # never by the outcome of an info lookup on a name that cannot exist.
+    account2.req('POST', '', OWNER, {'X-Account-Meta-Allow-Office': ALLOWED})
+    for source in (DENIED, ALLOWED):
+        resp = account2.req('PUT', 'abc%00def', source)
+        assert (resp.status, resp.body) == (
+            412, b'Invalid UTF8 or contains NULL')
+
+
 def test_container_list_overrides_account_default(account2):
     container = account2.new_container(allow=DENIED)
     account2.req('POST', '', OWNER, {'X-Account-Meta-Allow-Office': ALLOWED})

@@ -79,16 +79,6 @@ def test_unsplittable_path_same_answer_as_proxy(client, raw_app, proxy_app):
         client.call(raw_app, 'GET', path, env).status
 
 
-def test_null_in_container_name_same_answer_as_proxy(client, raw_app,
-                                                     proxy_app):
-    path = '/v1/%s/abc%%00def' % client.account
-    env = {'REMOTE_ADDR': DENIED}
-    via_filter = client.call(proxy_app, 'PUT', path, env)
-    plain = client.call(raw_app, 'PUT', path, env)
-    assert (via_filter.status, via_filter.body) == (plain.status, plain.body)
-    assert via_filter.status == 412
-
-
 def test_info_is_not_subject_to_lists(client):
     assert client.tcp('GET', '/info', DENIED, token=False).status == 200
 
