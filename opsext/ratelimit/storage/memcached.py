@@ -70,6 +70,10 @@ _MAX_RELATIVE_TTL = 30 * 24 * 3600
 _MAX_ANSWER = 256
 _monotonic = time.monotonic
 _PREFIX_BYTES = _PREFIX.encode('ascii')
+# A named tuple's own constructor is a Python function; tuple.__new__ with
+# the class builds the same object in half the time.
+_new = tuple.__new__
+_WindowCount = base.WindowCount
 
 
 def _md5(text: str) -> bytes:
@@ -148,12 +152,16 @@ class MemcachedStorage(base.Storage):
             now: Optional[float] = None) -> list[base.WindowCount]:
         now = time.time() if now is None else now
         deadline = _monotonic() + self.timeout
+        if not hits:
+            return []
         single = self._single
-        # Per server: the positions of its hits, their previous windows'
-        # counter names and its request.
-        batches: dict[_sockets.Server, tuple[list, list, list]] = {}
+        # Per hit: its server, its previous window's counter name, its
+        # commands and how far into its window ``now`` is.
+        servers = []
+        names = []
+        requests = []
         elapsed = []
-        for position, (key, window) in enumerate(hits):
+        for key, window in hits:
             digest = _md5(key)
             index = int(now // window)
             elapsed.append(now - index * window)
@@ -162,21 +170,69 @@ class MemcachedStorage(base.Storage):
                 ttl += int(time.time())
             current = b'%s%s:%d' % (_PREFIX_BYTES, digest, index)
             previous = b'%s%s:%d' % (_PREFIX_BYTES, digest, index - 1)
-            server = single or self._lookup(digest)
+            servers.append(single or self._lookup(digest))
+            names.append(previous)
+            requests.append(b'add %s 0 %d 1\r\n0\r\nincr %s 1\r\nget %s\r\n'
+                            % (current, ttl, current, previous))
+        server = servers[0]
+        if single is not None or servers.count(server) == len(servers):
+            # One server for the whole call (always so with one server, or
+            # one hit): no grouping, one exchange.
+            counts = self._exchange(server, names, b''.join(requests),
+                                    deadline)
+        else:
+            counts = self._exchange_ring(servers, names, requests, deadline)
+        return [_new(_WindowCount, (current, previous, elapsed[position]))
+                for position, (current, previous) in enumerate(counts)]
+
+    def _exchange(self, server: _sockets.Server, names: list,
+                  request: bytes, deadline: float) -> list:
+        """Send ``request`` to ``server``; return its counts."""
+        server.check_up()
+        conn = None
+        try:
+            conn = server.acquire(deadline)
+            conn.send(request, deadline)
+            counts = _read_counts(conn, names, deadline)
+        except OSError as exc:
+            if conn is not None:
+                conn.close()
+            raise server.failed(exc, self.timeout) from exc
+        except _sockets.Garbage as exc:
+            conn.close()
+            raise exceptions.StorageError(
+                'memcached %s answered garbage: %s'
+                % (server.name, exc)) from exc
+        except BaseException:
+            # Answers still unread would put the connection out of step.
+            if conn is not None:
+                conn.close()
+            raise
+        server.release(conn)
+        server.mark_up()
+        return counts
+
+    def _exchange_ring(self, servers: list, names: list, requests: list,
+                       deadline: float) -> list:
+        """Send each server its hits' requests at once; return the counts.
+
+        ``servers``, ``names`` and ``requests`` are per hit, in order.
+        """
+        # Per server: the positions of its hits, their previous windows'
+        # counter names and its request.
+        batches: dict[_sockets.Server, tuple[list, list, list]] = {}
+        for position, server in enumerate(servers):
             batch = batches.get(server)
             if batch is None:
                 batch = batches[server] = ([], [], [])
             batch[0].append(position)
-            batch[1].append(previous)
-            batch[2].append(b'add %s 0 %d 1\r\n0\r\nincr %s 1\r\nget %s\r\n'
-                            % (current, ttl, current, previous))
-        if not hits:
-            return []
+            batch[1].append(names[position])
+            batch[2].append(requests[position])
         # Before sending anything: a call needing a server that is down
         # fails without counting on the others.
         for server in batches:
             server.check_up()
-        counts: list = [None] * len(hits)
+        counts: list = [None] * len(servers)
         sent = []
         try:
             for server, (positions, previous, request) in batches.items():
@@ -205,8 +261,7 @@ class MemcachedStorage(base.Storage):
             # Connections with answers still unread are out of step.
             for _, conn, _, _ in sent:
                 conn.close()
-        return [base.WindowCount(current, previous, elapsed[position])
-                for position, (current, previous) in enumerate(counts)]
+        return counts
 
     def close(self) -> None:
         for server in self.servers:
