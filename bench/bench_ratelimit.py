@@ -84,9 +84,11 @@ STRATEGIES = (('fixed window', 'FixedWindowRateLimiter'),
 
 def _our_check(backend, rate, key='per_ip|ip=' + CLIENT):
     """The filter's per-request work for one rule with one rate."""
+    new = tuple.__new__  # as the filter builds its Hits
+
     def check():
-        counts = backend.hit([base.Hit('%s|%d' % (key, rate.window),
-                                       rate.window)], time.time())
+        counts = backend.hit([new(base.Hit, ('%s|%d' % (key, rate.window),
+                                             rate.window))], time.time())
         return window.decide(counts[0], rate)
     return check
 
