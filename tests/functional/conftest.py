@@ -57,6 +57,11 @@ ClusterFactory = Callable[..., 'SwiftCluster']
 DEPLOYED_SUITE = os.path.join(os.path.dirname(__file__), 'deployed')
 #: Marks a module of the deployed suite with the service it validates.
 SERVICE_MARKER = 'opsext_service'
+#: Marks a test that needs the deployment's write limit to be known.
+RATELIMIT_MARKER = 'opsext_needs_ratelimit_writes'
+NO_RATELIMIT_WRITES = ('OPSEXT_TEST_RATELIMIT_WRITES is not set: the '
+                       "deployment's rate-limit rules are unknown, so the "
+                       'rate limiter is not validated')
 LOCAL_NOVA = ('the Nova checks need OPSEXT_TEST_TARGET=deployed and nova in '
               'OPSEXT_TEST_SERVICES; tox -e nova runs them in Nova\'s '
               'in-process harness')
@@ -78,6 +83,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         'markers', '%s(name): the deployed service a module validates'
         % SERVICE_MARKER)
+    config.addinivalue_line(
+        'markers', '%s: needs OPSEXT_TEST_RATELIMIT_WRITES on a deployed '
+        'target (deselected, with the reason, without it)'
+        % RATELIMIT_MARKER)
     try:
         services = target_mod.services()
         if target_mod.target_name() == target_mod.DEPLOYED:
@@ -152,6 +161,9 @@ def _deselect_reason(run: _Run, item: pytest.Item) -> Optional[str]:
     if service is not None and service not in run.services:
         return 'they check %s, which %s=%s does not name' % (
             service, target_mod.SERVICES, ','.join(sorted(run.services)))
+    if item.get_closest_marker(RATELIMIT_MARKER) and (
+            run.swift is None or not run.swift.ratelimit_writes):
+        return NO_RATELIMIT_WRITES
     return None
 
 

@@ -39,6 +39,9 @@ def test_aggregate_subnet_metadata_parses(nova_client, nova_target,
     record_property('opsext_subnet_aggregates', ', '.join(
         '%s=%s' % (a.name, a.metadata[nova_target.metadata_key])
         for a in aggregates) or 'none')
+    # The check raised on any malformed value; what it kept must parse to
+    # at least one network each.
+    assert all(aggregate.networks for aggregate in aggregates)
 
 
 def test_boot_from_client_address_lands_as_expected(nova_client,
@@ -54,3 +57,13 @@ def test_boot_from_client_address_lands_as_expected(nova_client,
         nova_target.network, nova_target.timeout, poll=2.0)
     record_property('opsext_placed', '%s on %s' % (placement.status,
                                                    placement.host))
+    # check_boot_placement already raised on a wrong outcome; say it here
+    # too, so that the test reads as what it checks.
+    if nova_target.expect == 'novalidhost':
+        assert placement.status == 'ERROR', placement
+        assert 'No valid host' in placement.fault, placement
+    else:
+        assert placement.status == 'ACTIVE', placement
+        assert placement.host not in expectation.outside, placement
+        if expectation.inside is not None:
+            assert placement.host in expectation.inside, placement
