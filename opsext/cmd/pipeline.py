@@ -38,16 +38,19 @@ import argparse
 from typing import Sequence
 
 from opsext.cmd import CommandError
+from opsext.swift import pipeline_check
 
 #: Filters ours go to the right of: cache (container and account info come
 #: from memcache), the path rewriters (we must see the path Swift serves)
-#: and auth (we wrap the ``swift.authorize`` it installs).
-AFTER = ('cache', 'domain_remap', 'cname_lookup', 's3api', 's3token',
-         'authtoken', 'keystoneauth', 'tempauth')
+#: and auth (we wrap the ``swift.authorize`` it installs). The same rules
+#: as ``opsext check-pipeline``, from the same lists (neither imports
+#: swift).
+AFTER = (('cache',) + pipeline_check.PATH_REWRITERS +
+         ('s3token', pipeline_check.AUTHTOKEN) + pipeline_check.AUTHORIZERS)
 
 #: Filters that must stay to our right: their sub-requests copy
 #: ``swift.authorize``, which carries our check into them.
-BEFORE = ('staticweb', 'copy', 'slo', 'dlo', 'versioned_writes', 'symlink')
+BEFORE = pipeline_check.SUB_REQUESTERS
 
 
 def _check_names(names: Sequence[str]) -> None:
