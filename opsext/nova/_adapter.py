@@ -57,11 +57,6 @@ def _view(name: str, aggregates, seen: dict) -> policy.HostView:
     return policy.HostView(name, tuple(views))
 
 
-def host_view(host_state) -> policy.HostView:
-    """The policy's view of a nova ``HostState``."""
-    return _view(host_state.host, _aggregates_of(host_state), {})
-
-
 class Location(NamedTuple):
     """A new server (``host`` None), a server's host, or a failed lookup."""
 

@@ -76,10 +76,6 @@ def test_verdicts_take_hosts_from_a_generator():
     assert [state.host for state, _ in pairs] == ['doc1', 'doc2']
 
 
-def test_host_view_of_a_host_in_no_aggregate():
-    assert _adapter.host_view(_state('plain1')) == ('plain1', ())
-
-
 HINT = 'opsext_source_address'
 
 
