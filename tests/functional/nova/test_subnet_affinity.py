@@ -17,6 +17,7 @@ import logging
 
 import pytest
 
+from opsext.exceptions import ConfigError
 from tests.functional.nova.conftest import aggregate
 from tests.functional.nova.conftest import GROUP
 from tests.functional.nova.conftest import host
@@ -53,6 +54,20 @@ def test_filters_are_loaded_from_nova_config(conf):
     _, enabled = load_filters()
     assert [type(f).__name__ for f in enabled] == [
         'AllHostsFilter', 'SubnetAffinityFilter']
+
+
+@pytest.mark.parametrize('option,value', [
+    ('static_rules', ['10.1.0.1/16 = doc*']),
+    ('trusted_proxies', ['not-a-network']),
+    ('source_address_hint', 'two words'),
+])
+def test_bad_option_stops_the_filter_loading_naming_it(conf, option, value):
+    # HostManager builds its filters at start-up: the scheduler does not
+    # start on a policy it could not read.
+    conf.config(group=GROUP, **{option: value})
+    with pytest.raises(ConfigError) as info:
+        load_filters()
+    assert '%s.%s' % (GROUP, option) in str(info.value)
 
 
 def test_remote_address_survives_the_rpc_hop(conf):
