@@ -30,12 +30,19 @@ Security model, in short (the admin guide has the long form):
 * The client address is ``REMOTE_ADDR``; forwarded headers are believed
   only from ``trusted_proxies`` (see :mod:`opsext.client_ip`). The proxy's
   own address is never allowed implicitly.
-* The check is made on the incoming request and, by wrapping
-  ``swift.authorize``, on every sub-request the middlewares to our right
-  make for it (copy, symlink, SLO and DLO segments, versioning), so an open
-  container cannot be used to reach a locked one.
-* Whatever cannot be decided is denied: bad stored metadata, container or
-  account info errors, an unknown client address.
+* The check is made when the proxy, or a middleware to its left, calls
+  ``swift.authorize``, after the auth middleware's own verdict: the proxy
+  calls it for every request, and sub-requests (copy, symlink, SLO and DLO
+  segments, versioning) carry it, so an open container cannot be used to
+  reach a locked one. A request auth refuses costs no allowlist work.
+* The allowlist protects data, not a path: a container's hidden versions
+  container, its s3api ``+segments`` container, its legacy versions
+  location and an SLO's segments reached by an async delete are guarded
+  by the lists of the containers they belong to (:mod:`._routes`).
+* Whatever cannot be decided is refused: bad stored metadata or an unknown
+  client address (403), an object of a container whose info says it does
+  not exist while Swift may still serve it (404), a container or account
+  info error (503 with ``Retry-After``).
 * Clients writing allowlist metadata get ``400`` for any entry that is not
   a strictly valid address or network, and nothing is stored.
 
@@ -69,6 +76,7 @@ from swift.common import constraints
 from swift.common import registry
 from swift.common import swob
 from swift.common import utils
+from swift.common import wsgi
 from swift.common.http import is_success
 from swift.proxy.controllers.base import get_account_info
 from swift.proxy.controllers.base import get_cache_key
@@ -77,12 +85,16 @@ from swift.proxy.controllers.base import get_container_info
 from opsext import client_ip
 from opsext import pasteconf
 from opsext.swift import _allowlist
+from opsext.swift import _routes
 
 NAME = 'ip_whitelist'
 SWIFT_SOURCE = 'IPWL'
 _CONTAINER_PREFIX = 'x-container-meta-'
 _ACCOUNT_PREFIX = 'x-account-meta-'
 _MISSING = (404, 410)
+#: Seconds a client is asked to wait when a backend the decision needs
+#: failed; Swift's own info caches are rechecked on this order of time.
+RETRY_AFTER = 10
 
 OPTIONS = {
     'operator_cidrs': '',
@@ -96,8 +108,27 @@ OPTIONS = {
 }
 
 
-class _Denied(Exception):
-    """A decision to deny, with the reason for the log."""
+class _Refused(Exception):
+    """A request the filter will not let through; the reason is logged."""
+
+    counter = 'denied'
+
+
+class _Denied(_Refused):
+    """The client is not in a list that applies: 403."""
+
+
+class _Missing(_Refused):
+    """An object request for a container whose info says it does not
+    exist: its list, if the objects are still served, is unknown: 404."""
+
+    counter = 'missing_container'
+
+
+class _Unavailable(_Refused):
+    """A backend the decision needs failed: 503 with Retry-After."""
+
+    counter = 'unavailable'
 
 
 class Settings:
@@ -116,32 +147,39 @@ class Settings:
 class _Authorize:
     """``swift.authorize`` wrapped with the allowlist check.
 
-    Sub-requests copy ``swift.authorize`` but not ``REMOTE_ADDR``: the
-    wrapper carries the client address of the request it was made for, so
-    every container a sub-request touches is checked for that client.
-    Paths already allowed for this client are not decided again: the proxy
-    calls ``swift.authorize`` for the very path the filter just checked.
+    The proxy calls ``swift.authorize`` for every request it serves, and
+    sub-requests copy it but not ``REMOTE_ADDR``: the wrapper carries the
+    client address of the request it was made for, so every container a
+    request or its sub-requests touch is checked for that client.
+
+    The auth middleware's own verdict comes first: a request auth refuses
+    (anonymous, a bad token) costs no allowlist work. A request already
+    allowed is not decided again: the proxy and the middlewares to its
+    left call ``swift.authorize`` several times for one request.
     """
 
     __slots__ = ('owner', 'client', 'client_error', 'wrapped', 'allowed')
 
-    def __init__(self, owner, client, client_error, wrapped, allowed_path):
+    def __init__(self, owner, client, client_error, wrapped):
         self.owner = owner
         self.client = client
         self.client_error = client_error
         self.wrapped = wrapped
-        self.allowed = {allowed_path}
+        self.allowed = set()
 
     def __call__(self, req):
-        path = _raw_path(req.environ)
-        if path not in self.allowed:
-            denied = self.owner.check(req.environ, self.client,
-                                      self.client_error)
+        if self.wrapped is not None:
+            denied = self.wrapped(req)
+            if denied:
+                return denied
+        env = req.environ
+        key = (env.get('REQUEST_METHOD'), _raw_path(env),
+               env.get('QUERY_STRING'))
+        if key not in self.allowed:
+            denied = self.owner.check(env, self.client, self.client_error)
             if denied is not None:
                 return denied
-            self.allowed.add(path)
-        if self.wrapped is not None:
-            return self.wrapped(req)
+            self.allowed.add(key)
         return None
 
 
@@ -169,13 +207,15 @@ class IPWhitelistMiddleware:
             authorize = authorize.wrapped
         else:
             client, client_error = self._client(env)
-        denied = self.check(env, client, client_error)
-        if denied is None and env.get('REQUEST_METHOD') in ('PUT', 'POST'):
+        if env.get('REQUEST_METHOD') in ('PUT', 'POST'):
             denied = self._validate_writes(swob.Request(env))
-        if denied is not None:
-            return denied(env, start_response)
+            if denied is not None:
+                return denied(env, start_response)
+        # The decision is made when the proxy (or a middleware to its
+        # left) calls swift.authorize, which it does for every request
+        # before it touches a backend.
         env['swift.authorize'] = _Authorize(self, client, client_error,
-                                            authorize, _raw_path(env))
+                                            authorize)
         return self.app(env, start_response)
 
     def _client(self, env):
@@ -188,7 +228,7 @@ class IPWhitelistMiddleware:
             return None, str(exc)
 
     def check(self, env, client, client_error):
-        """Decide one request; return a response to deny it, else None."""
+        """Decide one request; return a response to refuse it, else None."""
         # The proxy splits swob's req.path, which is SCRIPT_NAME + PATH_INFO
         # quoted. Quoting neither adds nor removes a '/', so splitting the
         # raw path gives the same segments, unquoted, as Swift's infocache
@@ -209,9 +249,8 @@ class IPWhitelistMiddleware:
             # The proxy refuses it with 400 before any controller runs.
             return swob.HTTPBadRequest(request=swob.Request(env),
                                        body='Invalid path')
-        # The header swob's Request.allow_reserved_names reads, read
-        # without building a Request on the allowed path; gatekeeper, left
-        # of us, strips it from clients.
+        # The header swob's Request.allow_reserved_names reads; gatekeeper,
+        # left of us, strips it from clients.
         if not constraints.check_utf8(path, internal=utils.config_true_value(
                 env.get('HTTP_X_BACKEND_ALLOW_RESERVED_NAMES'))):
             # The proxy refuses it with 412 before any controller runs;
@@ -221,18 +260,19 @@ class IPWhitelistMiddleware:
                 request=swob.Request(env),
                 body='Invalid UTF8 or contains NULL')
         try:
-            reason = self._decide(env, client, client_error, account,
-                                  container)
-        except _Denied as exc:
-            return self._deny(swob.Request(env), client, account, container,
-                              str(exc))
+            reason = self._decide(env, client, client_error, version,
+                                  account, container, obj)
+        except _Refused as exc:
+            return self._refuse(swob.Request(env), client, account,
+                                container, exc)
         self.logger.increment('allowed')
         if self.logger.isEnabledFor(logging.DEBUG):
             self.logger.debug('allow %s %s from %s: %s',
                               env.get('REQUEST_METHOD'), path, client, reason)
         return None
 
-    def _decide(self, env, client, client_error, account, container):
+    def _decide(self, env, client, client_error, version, account,
+                container, obj):
         settings = self.settings
         if client is not None and client in settings.operator_cidrs:
             return 'operator_cidrs'
@@ -240,50 +280,141 @@ class IPWhitelistMiddleware:
             self.logger.info('allow ResellerAdmin request from %s for %s/%s',
                              client, account, container or '')
             return 'reseller request'
-        scope, allowlist = self._allowlist(env, account, container)
-        if allowlist is None:
+        scopes = []
+        for scope, allowlist in self._lists(env, version, account, container,
+                                            obj):
+            if allowlist.error:
+                self.logger.increment('bad_metadata')
+                if self._warned.first((scope, allowlist.error)):
+                    self.logger.warning(
+                        'denying all but operator_cidrs to %s: bad '
+                        'allowlist metadata (%s)', scope, allowlist.error)
+                raise _Denied('bad allowlist metadata on %s' % scope)
+            if client is None:
+                raise _Denied('client address unknown: %s' % client_error)
+            if client not in allowlist.networks:
+                raise _Denied('%s is not in the allowlist of %s'
+                              % (client, scope))
+            scopes.append(scope)
+        if not scopes:
             return 'no allowlist'
-        if allowlist.error:
-            self.logger.increment('bad_metadata')
-            if self._warned.first((scope, allowlist.error)):
-                self.logger.warning(
-                    'denying all but operator_cidrs to %s: bad allowlist '
-                    'metadata (%s)', scope, allowlist.error)
-            raise _Denied('bad allowlist metadata on %s' % scope)
-        if client is None:
-            raise _Denied('client address unknown: %s' % client_error)
-        if client not in allowlist.networks:
-            raise _Denied('%s is not in the allowlist of %s'
-                          % (client, scope))
-        return 'in the allowlist of %s' % scope
+        return 'in the allowlist of %s' % ' and '.join(scopes)
 
-    def _allowlist(self, env, account, container):
-        """Return (scope, AllowList or None) for the request's target."""
-        if container:
-            info = self._info(env, account, container) or get_container_info(
-                env, self.app, swift_source=SWIFT_SOURCE)
-            status = info.get('status') or 0
-            if is_success(status):
-                items = _allowlist.allow_items(info.get('meta') or {})
-                if items:
-                    return ('container %s/%s' % (account, container),
-                            self._parsed.get(items))
-            elif status not in _MISSING and status != 0:
-                # 0 is "no such account" here; get_account_info tells.
-                raise _Denied('container info error %s' % status)
-        info = self._info(env, account) or get_account_info(
-            env, self.app, swift_source=SWIFT_SOURCE)
+    def _lists(self, env, version, account, container, obj):
+        """Yield (scope, AllowList) for every list that guards the request.
+
+        A container's list, or its account's when it has none; for the
+        routes of :mod:`opsext.swift._routes`, the lists of the containers
+        that own or are reached through the target too.
+        """
+        if not container:
+            yield from self._account_lists(env, version, account, False)
+            return
+        try:
+            owners = _routes.owners(container)
+        except _routes.UnknownRoute as exc:
+            raise _Denied(str(exc)) from None
+        primary = owners[0]
+        info = self._container_info(env, version, account, primary)
+        yield from self._container_lists(env, version, account, primary,
+                                         info, required=bool(obj))
+        others = owners[1:]
+        if obj and _routes.writes_to_versions(env):
+            others.append(_routes.versions_location(info))
+        if not obj and env.get('REQUEST_METHOD') in ('PUT', 'POST'):
+            others.append(_routes.named_versions_location(env))
+        if obj and _routes.is_slo_async_delete(env):
+            others.extend(self._segment_containers(env))
+        seen = {primary}
+        for other in others:
+            if other is None or other in seen:
+                continue
+            seen.add(other)
+            try:
+                names = _routes.owners(other)
+            except _routes.UnknownRoute as exc:
+                raise _Denied(str(exc)) from None
+            for name in names:
+                yield from self._container_lists(
+                    env, version, account, name,
+                    self._container_info(env, version, account, name),
+                    required=False)
+
+    def _container_lists(self, env, version, account, container, info,
+                         required):
+        status = info.get('status') or 0
+        scope = 'container %s/%s' % (account, container)
+        if is_success(status):
+            items = _allowlist.allow_items(info.get('meta') or {})
+            if items:
+                yield scope, self._parsed.get(items)
+            else:
+                yield from self._account_lists(env, version, account, True)
+            return
+        if status == 0:
+            # get_container_info answers 0 when the account's info is not a
+            # success: the account's status tells a missing container from
+            # an outage.
+            status = self._account_status(env, version, account)
+        if status not in _MISSING:
+            raise _Unavailable('container info error %s for %s'
+                               % (status, scope))
+        if required:
+            # Swift still serves objects whose container info is missing
+            # (a ring change, replication lag, a lost container DB): its
+            # list is unknown, so none of its objects is served.
+            raise _Missing('no container info for %s' % scope)
+        # A container being created, or a route's container that is gone:
+        # the account's list is the default.
+        yield from self._account_lists(env, version, account, False)
+
+    def _account_lists(self, env, version, account, container_exists):
+        info = self._account_info(env, version, account)
         status = info.get('status') or 0
         if is_success(status):
             items = _allowlist.allow_items(info.get('meta') or {})
             if items:
-                return 'account %s' % account, self._parsed.get(items)
+                yield 'account %s' % account, self._parsed.get(items)
         elif status not in _MISSING:
-            raise _Denied('account info error %s' % status)
-        return 'account %s' % account, None
+            raise _Unavailable('account info error %s for account %s'
+                               % (status, account))
+        elif container_exists:
+            # A container exists, so its account does; the account's list
+            # (the container's default) cannot be read.
+            raise _Unavailable('no account info for account %s, which has '
+                               'containers' % account)
+
+    def _account_status(self, env, version, account):
+        return self._account_info(env, version, account).get('status') or 0
+
+    def _container_info(self, env, version, account, container):
+        info = self._cached_info(env, account, container)
+        if info is None:
+            info = get_container_info(
+                self._env_for(env, version, account, container), self.app,
+                swift_source=SWIFT_SOURCE)
+        return info
+
+    def _account_info(self, env, version, account):
+        info = self._cached_info(env, account)
+        if info is None:
+            info = get_account_info(
+                self._env_for(env, version, account), self.app,
+                swift_source=SWIFT_SOURCE)
+        return info
 
     @staticmethod
-    def _info(env, account, container=None):
+    def _env_for(env, version, account, container=None):
+        path = '/%s/%s' % (version, account)
+        if container:
+            path += '/' + container
+        # make_env shares this request's infocache: what is read here is
+        # read once for the whole request.
+        return wsgi.make_env(env, method='HEAD', path=swob.str_to_wsgi(path),
+                             query_string='', swift_source=SWIFT_SOURCE)
+
+    @staticmethod
+    def _cached_info(env, account, container=None):
         """Info already in this request's infocache, without a copy.
 
         get_container_info deep-copies what it returns; we only read it.
@@ -295,24 +426,63 @@ class IPWhitelistMiddleware:
             return None
         return infocache.get(get_cache_key(account, container))
 
-    def _deny(self, req, client, account, container, reason):
+    def _segment_containers(self, env):
+        """The segment containers of the manifest an async delete names.
+
+        SLO authorizes an async delete with the manifest's path only, then
+        queues its segments for deletion: read the manifest the way SLO
+        does (``?multipart-manifest=get``) to know which containers the
+        request reaches.
+        """
+        sub = wsgi.make_pre_authed_env(
+            env, method='GET', path=env['PATH_INFO'],
+            query_string='multipart-manifest=get',
+            swift_source=SWIFT_SOURCE)
+        sub['SCRIPT_NAME'] = env.get('SCRIPT_NAME', '')
+        resp = swob.Request(sub).get_response(self.app)
+        body = resp.body
+        if resp.status_int in _MISSING:
+            return []
+        if not resp.is_success:
+            raise _Unavailable('manifest read for an async delete failed '
+                               'with %s' % resp.status_int)
+        if not utils.config_true_value(
+                resp.headers.get('X-Static-Large-Object')):
+            return []       # not a manifest: SLO refuses the delete itself
+        try:
+            return sorted(_routes.manifest_containers(body))
+        except ValueError as exc:
+            raise _Unavailable('unreadable manifest for an async delete: %s'
+                               % exc) from None
+
+    def _refuse(self, req, client, account, container, refusal):
+        reason = str(refusal)
         if not self.settings.enforce:
-            self.logger.increment('would_deny')
-            self.logger.info('enforce=false: would deny %s %s from %s '
+            self.logger.increment('would_' + refusal.counter)
+            self.logger.info('enforce=false: would refuse %s %s from %s '
                              '(account %s, container %s): %s', req.method,
                              req.path, client, account, container, reason)
             return None
-        self.logger.increment('denied')
+        self.logger.increment(refusal.counter)
+        if isinstance(refusal, _Unavailable):
+            self.logger.warning('cannot check %s %s from %s (account %s, '
+                                'container %s): %s', req.method, req.path,
+                                client, account, container, reason)
+            return swob.HTTPServiceUnavailable(
+                request=req, content_type='text/plain',
+                headers={'Retry-After': str(RETRY_AFTER)},
+                body='The IP allowlist cannot be checked now; retry later.')
         self.logger.info('denied %s %s from %s (account %s, container %s): '
                          '%s', req.method, req.path, client, account,
                          container, reason)
+        if isinstance(refusal, _Missing):
+            return swob.HTTPNotFound(request=req, content_type='text/plain',
+                                     body='Container not found.')
         return swob.HTTPForbidden(request=req, body=self.settings.deny_message,
                                   content_type='text/plain')
 
     def _validate_writes(self, req):
         """400 for a client writing an invalid allowlist entry."""
-        if req.method not in ('PUT', 'POST'):
-            return None
         try:
             _ver, account, container, obj = req.split_path(1, 4, True)
         except ValueError:

@@ -45,7 +45,7 @@ SERVERS = ('proxy',) + BACKEND_SERVERS
 PIPELINE_BEFORE_AUTH = (
     'catch_errors', 'gatekeeper', 'healthcheck', 'proxy-logging', 'cache',
     'listing_formats', 'container_sync', 'bulk', 'tempurl', 'formpost',
-    'tempauth')
+    's3api', 'tempauth')
 PIPELINE_AFTER_AUTH = (
     'staticweb', 'copy', 'container-quotas', 'account-quotas', 'slo', 'dlo',
     'versioned_writes', 'symlink', 'proxy-logging', 'proxy-server')
@@ -55,6 +55,7 @@ TEMPAUTH_USERS = {
     'user_test_tester': 'testing .admin',
     'user_test2_tester2': 'testing2 .admin',
     'user_test_tester3': 'testing3',
+    'user_test5_tester5': 'testing5 .admin',
     'user_admin_admin': 'admin .admin .reseller_admin',
 }
 

@@ -1,0 +1,139 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Which containers' allowlists guard a request: Swift's routes to data.
+
+The allowlist protects a container's data, not a path. Swift 2.38 keeps
+some of a container's data in other containers, and some of its
+middlewares reach those with pre-authorized sub-requests that never call
+``swift.authorize`` (see ``doc/source/ip_allowlist_routes.rst``):
+
+* ``object_versioning`` keeps old versions in the reserved container
+  ``\\x00versions\\x00<name>`` (``build_versions_container_name`` in
+  ``swift/common/middleware/versioned_writes/object_versioning.py``): it is
+  guarded by ``<name>``. Any other reserved name is unknown to us and
+  refused.
+* s3api keeps multipart parts in ``<bucket>+segments``
+  (``MULTIUPLOAD_SUFFIX`` in ``swift/common/middleware/s3api/utils.py``):
+  guarded by its own list and by ``<bucket>``'s.
+* legacy ``versioned_writes`` copies into, restores from and deletes in
+  the container named by ``X-Versions-Location``/``X-History-Location``
+  (``VersionedWritesContext._copy_current`` and
+  ``handle_obj_versions_delete_pop`` in ``legacy.py``) with pre-authorized
+  requests, after authorizing only the client's own path: a write to a
+  versioned container is guarded by the versions location's list too, and
+  so is naming a versions location.
+* SLO's ``?multipart-manifest=delete&async=yes``
+  (``StaticLargeObject.handle_async_delete`` in ``slo.py``) calls
+  ``swift.authorize`` with the manifest's path only and queues the
+  segments' deletion: the segments' container is guarded too.
+
+Nothing here decides: it names containers; the middleware reads their
+lists.
+"""
+
+import json
+import urllib.parse
+from typing import Iterable, Optional
+
+from swift.common import utils
+from swift.common.middleware.s3api.utils import MULTIUPLOAD_SUFFIX
+from swift.common.request_helpers import split_reserved_name
+
+#: The one reserved namespace Swift 2.38 uses for containers.
+VERSIONS_NAMESPACE = 'versions'
+#: Sysmeta legacy versioned_writes translates X-Versions-Location and
+#: X-History-Location into (``SYSMETA_VERSIONS_LOC`` in ``legacy.py``).
+SYSMETA_VERSIONS_LOCATION = 'HTTP_X_CONTAINER_SYSMETA_VERSIONS_LOCATION'
+_READ_METHODS = ('GET', 'HEAD', 'OPTIONS')
+
+
+class UnknownRoute(Exception):
+    """A container the allowlist cannot attribute to an owner."""
+
+
+def owners(container: str) -> list[str]:
+    """Containers whose lists guard ``container``, the first one required.
+
+    :raises UnknownRoute: for a reserved name of an unknown namespace.
+    """
+    if container.startswith(utils.RESERVED):
+        parts = split_reserved_name(container)
+        if len(parts) == 2 and parts[0] == VERSIONS_NAMESPACE and parts[1]:
+            return [parts[1]]
+        raise UnknownRoute('reserved container %r is not known to the '
+                           'IP allowlist' % container)
+    if container.endswith(MULTIUPLOAD_SUFFIX) and \
+            len(container) > len(MULTIUPLOAD_SUFFIX):
+        return [container, container[:-len(MULTIUPLOAD_SUFFIX)]]
+    return [container]
+
+
+def versions_location(info: dict) -> Optional[str]:
+    """The legacy versions location in container info, as ``legacy.py``
+    reads it in ``VersionedWritesMiddleware.object_request``."""
+    location = (info.get('sysmeta') or {}).get('versions-location') or \
+        info.get('versions')
+    return _location_container(location)
+
+
+def named_versions_location(env: dict) -> Optional[str]:
+    """The versions location a container PUT or POST is setting.
+
+    Read where the proxy sees it: legacy versioned_writes (right of us)
+    has translated the client's header into sysmeta by the time the proxy
+    calls ``swift.authorize``.
+    """
+    return _location_container(env.get(SYSMETA_VERSIONS_LOCATION))
+
+
+def _location_container(location: Optional[str]) -> Optional[str]:
+    if not location:
+        return None
+    # legacy.py: wsgi_unquote(str_to_wsgi(versions_cont)).split('/')[0]
+    return urllib.parse.unquote(location).split('/')[0] or None
+
+
+def writes_to_versions(env: dict) -> bool:
+    """True when legacy versioned_writes may reach the versions location:
+    any object request that is not a read."""
+    return env.get('REQUEST_METHOD') not in _READ_METHODS
+
+
+def is_slo_async_delete(env: dict) -> bool:
+    """A ``?multipart-manifest=delete&async=<true>`` request."""
+    if env.get('REQUEST_METHOD') != 'DELETE':
+        return False
+    params = urllib.parse.parse_qs(env.get('QUERY_STRING', ''),
+                                   keep_blank_values=True)
+    return (params.get('multipart-manifest', [''])[-1] == 'delete' and
+            utils.config_true_value(params.get('async', [''])[-1]))
+
+
+def manifest_containers(body: bytes) -> Iterable[str]:
+    """Segment containers of a manifest as SLO's ``?multipart-manifest=get``
+    returns it; raises ValueError when it is not one."""
+    segments = json.loads(body)
+    if not isinstance(segments, list):
+        raise ValueError('not a list of segments')
+    containers = set()
+    for segment in segments:
+        if not isinstance(segment, dict):
+            raise ValueError('segment is not an object')
+        if 'data' in segment:
+            continue
+        name = segment.get('name')
+        if not isinstance(name, str):
+            raise ValueError('segment has no name')
+        container, _obj = utils.split_path(name, 2, 2, True)
+        containers.add(container)
+    return containers
