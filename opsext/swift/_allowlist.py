@@ -76,10 +76,13 @@ def parse_items(items: Iterable[tuple[str, str]]) -> AllowList:
 def validate_value(header: str, value: str) -> Optional[str]:
     """Check one allowlist header a client writes.
 
-    :returns: None when the value is acceptable (an empty value deletes the
-        item), else a message naming the header and the bad entry.
+    Exactly what :func:`parse_items` reads without error is accepted: a
+    value the read side would find malformed is never stored.
+
+    :returns: None when the value is acceptable (the empty value deletes
+        the item), else a message naming the header and the bad entry.
     """
-    if not value.strip():
+    if value == '':
         return None
     if len(value.encode('utf-8')) > MAX_VALUE_LENGTH:
         return '%s: value longer than %d bytes' % (header, MAX_VALUE_LENGTH)
