@@ -75,9 +75,9 @@ def _stored(value):
 @hypothesis.given(value=st.one_of(
     st.text(),
     st.text(alphabet=' ,\t\n\x0b\x0c\r\u3000\u2028/.:0123456789abcdef'),
-    st.lists(st.sampled_from(['10.0.0.0/8', '192.0.2.1', '::1', '2001:db8::/32',
-                              '::ffff:10.0.0.0/104', ' ', ',', '\t', '010.1.1.1',
-                              '10.0.0.1/8', '']),
+    st.lists(st.sampled_from(['10.0.0.0/8', '192.0.2.1', '::1',
+                              '2001:db8::/32', '::ffff:10.0.0.0/104', ' ',
+                              ',', '\t', '010.1.1.1', '10.0.0.1/8', '']),
              max_size=6).map(''.join)))
 def test_write_validation_accepts_exactly_what_the_read_side_parses(value):
     accepted = _allowlist.validate_value('X-Container-Meta-Allow-X',

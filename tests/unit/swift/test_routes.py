@@ -11,8 +11,9 @@ def test_owner_of_hidden_versions_container_is_its_container():
     assert _routes.owners('\x00versions\x00reports') == ['reports']
 
 
-@pytest.mark.parametrize('name', ['\x00mpu\x00reports', '\x00versions',
-                                  '\x00versions\x00', '\x00versions\x00a\x00b'])
+@pytest.mark.parametrize('name', [
+    '\x00mpu\x00reports', '\x00versions', '\x00versions\x00',
+    '\x00versions\x00a\x00b'])
 def test_unknown_reserved_container_is_refused(name):
     with pytest.raises(_routes.UnknownRoute):
         _routes.owners(name)
@@ -33,8 +34,8 @@ def test_plain_and_bare_suffix_containers_guard_themselves():
     ({'sysmeta': {}}, None),
     ({}, None),
 ])
-def test_versions_location_read_as_legacy_versioned_writes_does(info,
-                                                               expected):
+def test_versions_location_read_as_legacy_versioned_writes_does(
+        info, expected):
     assert _routes.versions_location(info) == expected
 
 
