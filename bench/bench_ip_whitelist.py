@@ -26,6 +26,14 @@
    without the filter, one request to each in turn (goal: >= 0.97). The
    plain pipeline loaded a second time is an A/A control: its ratio shows
    the noise of the measurement.
+3. Requests that are refused, through the same real pipeline: 1,100
+   containers (more than the parse cache holds), each with an allowlist
+   near Swift's 4 KiB metadata limit (about 480 entries), requests cycling
+   through all of them. Anonymous requests (refused by tempauth; goal:
+   <= 1.2x the pipeline without the filter), and, for information,
+   requests with a valid token from a denied address (refused by the
+   filter, after it parsed the list; without the filter they are served).
+   An A/A control again.
 
 Run it with ``tox -e bench``; ``--quick`` for a short run.
 """
@@ -34,6 +42,7 @@ import argparse
 import ipaddress
 import random
 import sys
+import time
 
 import _common  # bench/_common.py, beside this script
 from swift.common import swob
@@ -141,6 +150,81 @@ def bench_pipeline(quick):
     return rps_with / rps_plain
 
 
+def _big_allowlist(rng):
+    """Allowlist metadata near the 4 KiB limit: 15 items of ~250 bytes,
+    short addresses (``1.2.3.4``), so about 480 entries."""
+    headers = {}
+    for item in range(15):
+        entries = []
+        while len(','.join(entries)) < 240:
+            entries.append('.'.join(str(rng.randint(1, 9))
+                                    for _ in range(4)))
+        headers['X-Container-Meta-Allow-%02d' % item] = ','.join(entries)
+    return headers
+
+
+def _cycle(apps, paths, headers, remote_addr, expect, rounds):
+    """Seconds per request of each app, over every path, interleaved."""
+    elapsed = [0.0] * len(apps)
+    for _ in range(rounds):
+        for path in paths:
+            for index, app in enumerate(apps):
+                req = swob.Request.blank(path, headers=headers, environ={
+                    'REMOTE_ADDR': remote_addr})
+                start = time.perf_counter()
+                resp = req.get_response(app)
+                resp.body
+                elapsed[index] += time.perf_counter() - start
+                if resp.status_int != expect:
+                    raise RuntimeError('app %d: %s for %s, expected %d'
+                                       % (index, resp.status, path, expect))
+    count = rounds * len(paths)
+    return [total / count * 1e6 for total in elapsed]
+
+
+def bench_refused(quick):
+    count = 110 if quick else 1100
+    rng = random.Random(9)
+    with SwiftCluster(pipeline_filters=['ip_whitelist'], filter_conf={
+            'ip_whitelist': {'use': 'egg:opsext#ip_whitelist'}}) as cluster:
+        storage_url, token = cluster.get_token()
+        account_path = storage_url.split(cluster.proxy_url, 1)[1]
+        auth = {'X-Auth-Token': token}
+        entries = 0
+        for index in range(count):
+            meta = _big_allowlist(rng)
+            entries = sum(len(v.split(',')) for v in meta.values())
+            headers = dict(auth, **meta)
+            status, _, _ = cluster.request(
+                'PUT', '%s/c%04d' % (account_path, index), headers)
+            if status // 100 != 2:
+                raise RuntimeError('container PUT: %s' % status)
+        paths = ['%s/c%04d/obj' % (account_path, i) for i in range(count)]
+        with_filter = cluster.load_proxy_app()
+        plain_path = _common.proxy_conf_variant(
+            cluster, 'plain', ' ip_whitelist ', ' ')
+        plain = cluster.load_proxy_app(plain_path)
+        control = cluster.load_proxy_app(plain_path)
+        apps = [plain, control, with_filter]
+        _cycle(apps, paths, {}, '192.0.2.1', 401, 1)    # fill the caches
+        anonymous = _cycle(apps, paths, {}, '192.0.2.1', 401, 1 if quick
+                           else 3)
+        _cycle(apps[2:], paths, auth, '192.0.2.1', 403, 1)
+        denied = _cycle(apps[2:], paths, auth, '192.0.2.1', 403, 1)[0]
+    print('\n3. Refused requests, %d containers with ~4 KiB allowlists '
+          '(%d entries each), cycled (us per request)' % (count, entries))
+    print('   anonymous, without filter %8.1f' % anonymous[0])
+    print('   anonymous, with filter    %8.1f' % anonymous[2])
+    print('   ratio                     %8.3f  (goal <= 1.2)'
+          % (anonymous[2] / anonymous[0]))
+    print('   A/A control               %8.3f'
+          % (anonymous[1] / anonymous[0]))
+    print('   token, denied address     %8.1f  (%.2fx the anonymous '
+          'request without filter; the list parsed each time)'
+          % (denied, denied / anonymous[0]))
+    return anonymous[2] / anonymous[0]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--quick', action='store_true',
@@ -149,6 +233,7 @@ def main(argv=None):
     print('ip_whitelist benchmark (Python %s)' % sys.version.split()[0])
     bench_decision(args.quick)
     bench_pipeline(args.quick)
+    bench_refused(args.quick)
     return 0
 
 

@@ -49,6 +49,10 @@ AUTHORIZERS = ('tempauth', 'keystoneauth')
 #: Their sub-requests copy ``swift.authorize`` but not the client address.
 SUB_REQUESTERS = ('copy', 'slo', 'dlo', 'versioned_writes', 'symlink',
                   'staticweb')
+#: Left of the filter, they reach other containers' data with requests
+#: that never pass it: SLO's async delete queues the segments' deletion
+#: after authorizing the manifest's path only.
+ESCAPING_SUB_REQUESTERS = ('slo',)
 #: Options every filter section may carry besides the filter's own.
 _COMMON_PREFIXES = ('log_', 'set ', '__')
 
@@ -230,7 +234,13 @@ def _ip_whitelist_position(stage: Stage, left: List[Stage],
         add(WARNING, 'no gatekeeper in the pipeline: client-sent backend '
             'and sysmeta headers reach the filter')
     for other in left:
-        if other.kind in SUB_REQUESTERS:
+        if other.kind in ESCAPING_SUB_REQUESTERS:
+            add(ERROR, '%s must be to its right: its async deletes '
+                '(?multipart-manifest=delete&async=yes) delete segments in '
+                'other containers without the filter checking them%s'
+                % (other.label(), '; list %s in the pipeline after %s'
+                   % (other.name, stage.name) if other.added else ''))
+        elif other.kind in SUB_REQUESTERS:
             add(WARNING, '%s must be to its right: its sub-requests reach '
                 'the filter without the client address, so they are '
                 'refused in every container that has an allowlist%s'

@@ -380,3 +380,32 @@ def test_s3_complete_upload_from_allowed_address(s3, upload):
     assert resp.status == 200, resp
     assert s3.req('GET', '/%s/big' % bucket, ALLOWED).body == b'part one'
     assert s3.req('GET', '/%s/big' % bucket, DENIED).status == 403
+
+
+def test_symlink_to_hidden_versions_container_is_refused(
+        client, versioned, open_container):
+    # symlink follows a target in the reserved namespace with a
+    # pre-authorized request (symlink.py, SymlinkObjectContext
+    # ._recursive_get_head): a client must not be able to name one.
+    from swift.common.request_helpers import get_reserved_name
+    from swift.common.swob import wsgi_quote
+    from swift.common.utils import Timestamp
+    container, old = versioned
+    target = '%s/%s' % (
+        get_reserved_name('versions', container),
+        get_reserved_name('doc', (~Timestamp(old)).internal))
+    resp = client.req('PUT', open_container + '/link', DENIED,
+                      {'X-Symlink-Target': wsgi_quote(target)})
+    assert resp.status == 201, resp
+    # The link is stored but followed with a plain sub-request (only
+    # object versioning's own links carry the sysmeta that makes symlink
+    # pre-authorize): Swift refuses the reserved path to everyone.
+    for source in (DENIED, ALLOWED):
+        resp = client.req('GET', open_container + '/link', source)
+        assert resp.status == 412, resp
+        assert b'old' not in resp.body
+    # Positive control: a link to the object itself, followed from ALLOWED.
+    resp = client.req('PUT', open_container + '/link', ALLOWED,
+                      {'X-Symlink-Target': container + '/doc'})
+    assert resp.status == 201
+    assert _body(client, open_container + '/link') == b'new'

@@ -134,11 +134,28 @@ def test_gatekeeper_right_of_ip_whitelist_warns(tmp_path):
     assert finding.reason.startswith('gatekeeper must be to its left')
 
 
-def test_slo_left_of_ip_whitelist_warns(tmp_path):
+def test_slo_left_of_ip_whitelist_is_an_error(tmp_path):
     finding = _only(_check(tmp_path, GOOD.replace(' slo', '').replace(
-        'tempauth', 'tempauth slo')), 'warning')
-    assert finding.reason.startswith('slo must be to its right: its '
+        'tempauth', 'tempauth slo')), 'error')
+    assert finding.reason.startswith('slo must be to its right: its async '
+                                     'deletes')
+
+
+def test_dlo_left_of_ip_whitelist_warns(tmp_path):
+    finding = _only(_check(tmp_path, GOOD.replace(' dlo', '').replace(
+        'tempauth', 'tempauth dlo')), 'warning')
+    assert finding.reason.startswith('dlo must be to its right: its '
                                      'sub-requests')
+
+
+def test_s3api_right_of_ip_whitelist_is_an_error(tmp_path):
+    finding = _only(_check(tmp_path, GOOD.replace(
+        'ip_whitelist', 'ip_whitelist s3api')), 'error')
+    assert finding.reason.startswith('s3api must be to its left')
+
+
+def test_s3api_and_versioning_in_documented_positions_pass(tmp_path):
+    assert not _check(tmp_path, GOOD.replace('tempauth', 's3api tempauth'))
 
 
 def test_ip_whitelist_after_proxy_server_is_an_error(tmp_path):
