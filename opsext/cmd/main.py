@@ -26,6 +26,7 @@ import logging
 import sys
 from typing import Optional, Sequence
 
+from opsext.cmd import allowlist_audit
 from opsext.cmd import check_pipeline
 from opsext.cmd import CommandError
 from opsext.cmd import demo
@@ -37,6 +38,7 @@ _REGISTRARS = (
     pipeline.register,
     placement.register,
     check_pipeline.register,
+    allowlist_audit.register,
 )
 
 
