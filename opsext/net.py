@@ -50,6 +50,9 @@ _PREFIX = re.compile(r'\A(?:0|[1-9][0-9]{0,2})\Z')
 _ZONE = re.compile(r'\A[0-9A-Za-z_.~-]{1,32}\Z')
 _SEPARATORS = re.compile(r'[\s,]+')
 _MAPPED_V4 = ipaddress.IPv6Network('::ffff:0:0/96')
+# Built from (int, prefix): 6x cheaper than from an address object, which
+# ipaddress converts through its string form.
+_NETWORK_CLASS = {4: ipaddress.IPv4Network, 6: ipaddress.IPv6Network}
 
 
 class AddressError(ValueError):
@@ -125,8 +128,9 @@ def parse_network(text: str) -> IPNetwork:
         address = parse_address(address_text)
     except AddressError as exc:
         raise AddressError(text, exc.reason) from None
+    network_class = _NETWORK_CLASS[address.version]
     if not slash:
-        return ipaddress.ip_network(address)
+        return network_class((int(address), address.max_prefixlen))
     if not _PREFIX.match(prefix_text):
         raise AddressError(
             text, 'prefix length must be a decimal number (no netmasks)')
@@ -143,7 +147,7 @@ def parse_network(text: str) -> IPNetwork:
     if prefix > address.max_prefixlen:
         raise AddressError(text, 'prefix length out of range')
     try:
-        return ipaddress.ip_network((address, prefix), strict=True)
+        return network_class((int(address), prefix), strict=True)
     except ValueError:
         raise AddressError(text, 'host bits set') from None
 
@@ -196,11 +200,16 @@ class NetworkSet:
         for version, nets in by_version.items():
             starts: list[int] = []
             ends: list[int] = []
-            for net in ipaddress.collapse_addresses(nets):
-                first = int(net.network_address)
-                last = int(net.broadcast_address)
-                if ends and first == ends[-1] + 1:
-                    ends[-1] = last
+            # Merge overlapping and adjacent ranges as integers: an order of
+            # magnitude cheaper than ipaddress.collapse_addresses, which
+            # builds supernet objects (bench_ip_whitelist.py, section 3: a
+            # list near Swift's 4 KiB metadata limit, 17 ms -> ~5 ms).
+            for first, last in sorted(
+                    (int(net.network_address), int(net.broadcast_address))
+                    for net in nets):
+                if ends and first <= ends[-1] + 1:
+                    if last > ends[-1]:
+                        ends[-1] = last
                 else:
                     starts.append(first)
                     ends.append(last)

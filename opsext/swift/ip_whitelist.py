@@ -457,21 +457,26 @@ class IPWhitelistMiddleware:
 
     def _refuse(self, req, client, account, container, refusal):
         reason = str(refusal)
-        if not self.settings.enforce:
-            self.logger.increment('would_' + refusal.counter)
-            self.logger.info('enforce=false: would refuse %s %s from %s '
-                             '(account %s, container %s): %s', req.method,
-                             req.path, client, account, container, reason)
-            return None
-        self.logger.increment(refusal.counter)
         if isinstance(refusal, _Unavailable):
+            self.logger.increment(refusal.counter)
             self.logger.warning('cannot check %s %s from %s (account %s, '
-                                'container %s): %s', req.method, req.path,
-                                client, account, container, reason)
+                                'container %s): %s%s', req.method, req.path,
+                                client, account, container, reason,
+                                '' if self.settings.enforce else
+                                ' (enforce=false: let through)')
+            if not self.settings.enforce:
+                return None
             return swob.HTTPServiceUnavailable(
                 request=req, content_type='text/plain',
                 headers={'Retry-After': str(RETRY_AFTER)},
                 body='The IP allowlist cannot be checked now; retry later.')
+        if not self.settings.enforce:
+            self.logger.increment('would_deny')
+            self.logger.info('enforce=false: would deny %s %s from %s '
+                             '(account %s, container %s): %s', req.method,
+                             req.path, client, account, container, reason)
+            return None
+        self.logger.increment(refusal.counter)
         self.logger.info('denied %s %s from %s (account %s, container %s): '
                          '%s', req.method, req.path, client, account,
                          container, reason)

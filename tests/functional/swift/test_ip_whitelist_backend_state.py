@@ -123,7 +123,8 @@ def test_stale_list_on_other_proxy_bounded_by_recheck(client, locked,
     assert resp.body == SECRET
 
 
-def _fresh_proxy(wl_cluster, name, swift_dir=None, without_filter=False):
+def _fresh_proxy(wl_cluster, name, swift_dir=None, without_filter=False,
+                 **options):
     """An in-process proxy with its own, empty memcached: nothing cached."""
     server = MemcachedServer()
     server.start()
@@ -131,7 +132,7 @@ def _fresh_proxy(wl_cluster, name, swift_dir=None, without_filter=False):
     if swift_dir:
         sections['DEFAULT'] = {'swift_dir': swift_dir}
     path = write_variant(wl_cluster, name, sections=sections,
-                         without_filter=without_filter)
+                         without_filter=without_filter, **options)
     return server, wl_cluster.load_proxy_app(path)
 
 
@@ -151,6 +152,9 @@ def dead_account_ring(wl_cluster):
         server, apps[raw] = _fresh_proxy(
             wl_cluster, 'dead-account-%s' % raw, swift_dir, raw)
         servers.append(server)
+    server, apps['log-only'] = _fresh_proxy(
+        wl_cluster, 'dead-account-log-only', swift_dir, enforce='false')
+    servers.append(server)
     yield apps
     for server in servers:
         server.stop()
@@ -177,6 +181,14 @@ def test_account_server_outage_is_503_with_retry_after(
     # The operator is let in without a decision.
     resp = client.call(app, 'GET', path, {'REMOTE_ADDR': OPERATOR}, token)
     assert resp.status == 200
+
+
+def test_account_server_outage_in_log_only_mode_lets_through(
+        client, open_container, dead_account_ring):
+    app = dead_account_ring['log-only']
+    resp = client.call(app, 'GET', client.path(open_container + '/secret'),
+                       {'REMOTE_ADDR': DENIED}, _token(client, app))
+    assert resp.status == 200 and resp.body == SECRET
 
 
 def _drop_container_db(wl_cluster, account, container):
