@@ -54,7 +54,9 @@ VERSIONS_NAMESPACE = 'versions'
 #: Sysmeta legacy versioned_writes translates X-Versions-Location and
 #: X-History-Location into (``SYSMETA_VERSIONS_LOC`` in ``legacy.py``).
 SYSMETA_VERSIONS_LOCATION = 'HTTP_X_CONTAINER_SYSMETA_VERSIONS_LOCATION'
-_READ_METHODS = ('GET', 'HEAD', 'OPTIONS')
+#: The object methods legacy versioned_writes acts on
+#: (``VersionedWritesMiddleware.__call__``); a COPY reaches it as a PUT.
+_VERSIONED_METHODS = ('PUT', 'DELETE')
 
 
 class UnknownRoute(Exception):
@@ -104,9 +106,9 @@ def _location_container(location: Optional[str]) -> Optional[str]:
 
 
 def writes_to_versions(env: dict) -> bool:
-    """True when legacy versioned_writes may reach the versions location:
-    any object request that is not a read."""
-    return env.get('REQUEST_METHOD') not in _READ_METHODS
+    """True when legacy versioned_writes reaches the versions location for
+    an object request."""
+    return env.get('REQUEST_METHOD') in _VERSIONED_METHODS
 
 
 def is_slo_async_delete(env: dict) -> bool:

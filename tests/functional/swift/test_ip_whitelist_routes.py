@@ -93,6 +93,19 @@ def test_legacy_delete_restoring_from_locked_location_is_denied(
     assert _versions(client, location) == []
 
 
+def test_legacy_reads_and_posts_in_versioned_container_need_no_location(
+        client, legacy):
+    # versioned_writes acts on PUT and DELETE only: a client of the open
+    # container keeps reading it and posting metadata to its objects.
+    versioned, location = legacy
+    assert _body(client, versioned + '/doc', DENIED) == b'v1'
+    assert client.req('POST', versioned + '/doc', DENIED,
+                      {'X-Object-Meta-Color': 'blue'}).status == 202
+    assert client.req('HEAD', versioned + '/doc', DENIED).headers[
+        'x-object-meta-color'] == 'blue'
+    assert _versions(client, location) == []
+
+
 def test_legacy_history_delete_copying_into_locked_location_is_denied(
         client, locked, open_container):
     assert client.req('POST', open_container, ALLOWED,
