@@ -53,6 +53,14 @@ _MAPPED_V4 = ipaddress.IPv6Network('::ffff:0:0/96')
 # Built from (int, prefix): 6x cheaper than from an address object, which
 # ipaddress converts through its string form.
 _NETWORK_CLASS = {4: ipaddress.IPv4Network, 6: ipaddress.IPv6Network}
+# The common entry, an IPv4 address or network in its one strict spelling,
+# matched in one expression and built from integers: about 5x cheaper than
+# the general path, and what a request refused by the Swift allowlist pays
+# per entry when its list is not in the parse cache (bench_ip_whitelist.py,
+# section 3). Anything else takes the general path, which decides.
+_OCTET = r'(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])'
+_IPV4_ENTRY = re.compile(r'\A%s\.%s\.%s\.%s(?:/(3[0-2]|[12][0-9]|[0-9]))?\Z'
+                         % ((_OCTET,) * 4), re.ASCII)
 
 
 class AddressError(ValueError):
@@ -122,6 +130,20 @@ def parse_network(text: str) -> IPNetwork:
 
     :raises AddressError: naming the entry when it is not valid.
     """
+    match = _IPV4_ENTRY.match(text) if isinstance(text, str) else None
+    if match is not None:
+        a, b, c, d, prefix_text = match.groups()
+        value = (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)
+        prefix = 32 if prefix_text is None else int(prefix_text)
+        if value & ((1 << (32 - prefix)) - 1):
+            raise AddressError(text, 'host bits set')
+        return ipaddress.IPv4Network((value, prefix))
+    return _parse_network_general(text)
+
+
+def _parse_network_general(text: str) -> IPNetwork:
+    """:func:`parse_network` for any entry: the reference the fast path
+    for IPv4 is tested against."""
     _check_text(text)
     address_text, slash, prefix_text = text.partition('/')
     try:

@@ -204,3 +204,41 @@ def test_parse_network_never_accepts_what_ipaddress_refuses(text):
         return  # IPv6 spellings are pinned by the examples above
     # Whatever IPv4 we accept, the standard library parses to the same.
     assert parsed == ipaddress.ip_network(text, strict=True)
+
+
+_OCTETS = st.one_of(st.integers(0, 300).map(str),
+                    st.sampled_from(['00', '01', '010', '0x1', '1e1', ' 1',
+                                     '', '-1', '256', '٣']))
+_PREFIXES = st.one_of(st.none(), st.integers(0, 40).map(str),
+                      st.sampled_from(['00', '08', '032', '', ' 8', '-1',
+                                       '255.0.0.0']))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(octets=st.lists(_OCTETS, min_size=3, max_size=5),
+       prefix=_PREFIXES, tail=st.sampled_from(['', '\n', ' ']))
+def test_ipv4_fast_path_agrees_with_the_general_parser(octets, prefix,
+                                                       tail):
+    text = '.'.join(octets) + ('' if prefix is None else '/' + prefix) + tail
+    try:
+        expected = net._parse_network_general(text)
+    except net.AddressError as exc:
+        with pytest.raises(net.AddressError) as raised:
+            net.parse_network(text)
+        assert raised.value.reason == exc.reason
+    else:
+        assert net.parse_network(text) == expected
+        assert type(net.parse_network(text)) is type(expected)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(text=st.text(max_size=30))
+def test_parse_network_agrees_with_the_general_parser_on_any_text(text):
+    try:
+        expected = net._parse_network_general(text)
+    except net.AddressError as exc:
+        with pytest.raises(net.AddressError) as raised:
+            net.parse_network(text)
+        assert raised.value.reason == exc.reason
+    else:
+        assert net.parse_network(text) == expected
