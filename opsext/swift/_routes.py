@@ -57,6 +57,11 @@ SYSMETA_VERSIONS_LOCATION = 'HTTP_X_CONTAINER_SYSMETA_VERSIONS_LOCATION'
 #: The object methods legacy versioned_writes acts on
 #: (``VersionedWritesMiddleware.__call__``); a COPY reaches it as a PUT.
 _VERSIONED_METHODS = ('PUT', 'DELETE')
+#: The sysmeta that makes symlink follow a link with a pre-authorized
+#: request (``ALLOW_RESERVED_NAMES`` in ``symlink.py``): object versioning
+#: writes it on its own links with pre-authorized requests, which never
+#: reach our ``swift.authorize``.
+SYSMETA_ALLOW_RESERVED_NAMES = 'HTTP_X_OBJECT_SYSMETA_ALLOW_RESERVED_NAMES'
 
 
 class UnknownRoute(Exception):
@@ -109,6 +114,20 @@ def writes_to_versions(env: dict) -> bool:
     """True when legacy versioned_writes reaches the versions location for
     an object request."""
     return env.get('REQUEST_METHOD') in _VERSIONED_METHODS
+
+
+def writes_pre_authorized_link(env: dict) -> bool:
+    """A request, authorized as the client's, that would store a symlink
+    followed without authorization.
+
+    A copy of object versioning's own link (``?symlink=get`` with
+    ``X-Copy-From``, or ``COPY``) carries its sysmeta (copy.py copies
+    every source header but a few), and the client's ``X-Symlink-Target``
+    retargets it: following it then calls no ``swift.authorize`` at all
+    (``SymlinkObjectContext._recursive_get_head``), so it would read any
+    object of any account.
+    """
+    return bool(env.get(SYSMETA_ALLOW_RESERVED_NAMES))
 
 
 def is_slo_async_delete(env: dict) -> bool:

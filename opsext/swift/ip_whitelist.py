@@ -259,6 +259,17 @@ class IPWhitelistMiddleware:
             return swob.HTTPPreconditionFailed(
                 request=swob.Request(env),
                 body='Invalid UTF8 or contains NULL')
+        if obj and _routes.writes_pre_authorized_link(env):
+            # Whatever its lists: such a link is a way around every check.
+            self.logger.increment('denied')
+            self.logger.warning(
+                'refused %s %s from %s: it would store object versioning\'s '
+                'internal symlink, which is followed without authorization',
+                env.get('REQUEST_METHOD'), path, client)
+            return swob.HTTPForbidden(
+                request=swob.Request(env), content_type='text/plain',
+                body="Object versioning's internal links cannot be copied; "
+                     "copy the object without ?symlink=get.")
         try:
             reason = self._decide(env, client, client_error, version,
                                   account, container, obj)
