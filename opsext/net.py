@@ -130,15 +130,43 @@ def parse_network(text: str) -> IPNetwork:
 
     :raises AddressError: naming the entry when it is not valid.
     """
-    match = _IPV4_ENTRY.match(text) if isinstance(text, str) else None
-    if match is not None:
-        a, b, c, d, prefix_text = match.groups()
-        value = (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)
-        prefix = 32 if prefix_text is None else int(prefix_text)
-        if value & ((1 << (32 - prefix)) - 1):
-            raise AddressError(text, 'host bits set')
-        return ipaddress.IPv4Network((value, prefix))
+    ipv4 = _parse_ipv4_entry(text)
+    if ipv4 is not None:
+        return ipaddress.IPv4Network(ipv4)
     return _parse_network_general(text)
+
+
+#: What :class:`NetworkSet` keeps of a network: (version, first, last).
+Range = tuple[int, int, int]
+
+
+def parse_range(text: str) -> Range:
+    """:func:`parse_network`, as the integer range a set keeps.
+
+    The same entries are accepted and refused, with the same reasons; no
+    :mod:`ipaddress` object is built for the common IPv4 entry.
+    """
+    ipv4 = _parse_ipv4_entry(text)
+    if ipv4 is not None:
+        value, prefix = ipv4
+        return 4, value, value | ((1 << (32 - prefix)) - 1)
+    network = _parse_network_general(text)
+    return (network.version, int(network.network_address),
+            int(network.broadcast_address))
+
+
+def _parse_ipv4_entry(text: str):
+    """(value, prefix) of an IPv4 entry in its one strict spelling, None
+    for any other text (the general parser decides those)."""
+    match = _IPV4_ENTRY.match(text) if isinstance(text, str) else None
+    if match is None:
+        return None
+    a, b, c, d, prefix_text = match.groups()
+    value = (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)
+    prefix = 32 if prefix_text is None else int(prefix_text)
+    if value & ((1 << (32 - prefix)) - 1):
+        raise AddressError(text, 'host bits set')
+    return value, prefix
 
 
 def _parse_network_general(text: str) -> IPNetwork:
@@ -200,6 +228,12 @@ def parse_network_list(value: Union[str, Iterable[str]]) -> list[IPNetwork]:
     return [parse_network(entry) for entry in entries]
 
 
+def parse_range_list(value: str) -> list[Range]:
+    """:func:`parse_network_list`, as integer ranges (see
+    :func:`parse_range`)."""
+    return [parse_range(entry) for entry in split_entries(value)]
+
+
 class NetworkSet:
     """An immutable set of networks with O(log n) membership tests.
 
@@ -211,32 +245,33 @@ class NetworkSet:
     __slots__ = ('_starts', '_ends', '_count')
 
     def __init__(self, networks: Iterable[IPNetwork] = ()) -> None:
-        by_version: dict[int, list[IPNetwork]] = {4: [], 6: []}
-        count = 0
-        for network in networks:
-            by_version[network.version].append(network)
-            count += 1
-        self._count = count
-        self._starts: dict[int, list[int]] = {}
-        self._ends: dict[int, list[int]] = {}
-        for version, nets in by_version.items():
-            starts: list[int] = []
-            ends: list[int] = []
-            # Merge overlapping and adjacent ranges as integers: an order of
-            # magnitude cheaper than ipaddress.collapse_addresses, which
-            # builds supernet objects (bench_ip_whitelist.py, section 3: a
-            # list near Swift's 4 KiB metadata limit, 17 ms -> ~5 ms).
-            for first, last in sorted(
-                    (int(net.network_address), int(net.broadcast_address))
-                    for net in nets):
-                if ends and first <= ends[-1] + 1:
-                    if last > ends[-1]:
-                        ends[-1] = last
-                else:
-                    starts.append(first)
-                    ends.append(last)
-            self._starts[version] = starts
-            self._ends[version] = ends
+        self._build([(network.version, int(network.network_address),
+                      int(network.broadcast_address))
+                     for network in networks])
+
+    @classmethod
+    def from_ranges(cls, ranges: Iterable[Range]) -> 'NetworkSet':
+        """Build a set from :func:`parse_range` results."""
+        netset = cls.__new__(cls)
+        netset._build(list(ranges))
+        return netset
+
+    def _build(self, ranges: list) -> None:
+        self._count = len(ranges)
+        self._starts: dict[int, list[int]] = {4: [], 6: []}
+        self._ends: dict[int, list[int]] = {4: [], 6: []}
+        # Merge overlapping and adjacent ranges as integers: an order of
+        # magnitude cheaper than ipaddress.collapse_addresses, which builds
+        # supernet objects (bench_ip_whitelist.py, section 3: a list near
+        # Swift's 4 KiB metadata limit).
+        for version, first, last in sorted(ranges):
+            starts, ends = self._starts[version], self._ends[version]
+            if ends and first <= ends[-1] + 1:
+                if last > ends[-1]:
+                    ends[-1] = last
+            else:
+                starts.append(first)
+                ends.append(last)
 
     @classmethod
     def from_string(cls, value: str) -> 'NetworkSet':

@@ -64,13 +64,13 @@ def parse_items(items: Iterable[tuple[str, str]]) -> AllowList:
     (``error`` names the key and entry), and the caller denies everyone
     that its operator ranges do not let in.
     """
-    networks = []
+    ranges = []
     for key, value in items:
         try:
-            networks.extend(net.parse_network_list(value))
+            ranges.extend(net.parse_range_list(value))
         except net.AddressError as exc:
             return AllowList(net.NetworkSet(), '%s: %s' % (key, exc))
-    return AllowList(net.NetworkSet(networks))
+    return AllowList(net.NetworkSet.from_ranges(ranges))
 
 
 def validate_value(header: str, value: str) -> Optional[str]:
@@ -87,7 +87,7 @@ def validate_value(header: str, value: str) -> Optional[str]:
     if len(value.encode('utf-8')) > MAX_VALUE_LENGTH:
         return '%s: value longer than %d bytes' % (header, MAX_VALUE_LENGTH)
     try:
-        net.parse_network_list(value)
+        net.parse_range_list(value)     # what parse_items reads
     except net.AddressError as exc:
         return '%s: invalid entry %r: %s' % (header, exc.entry, exc.reason)
     return None

@@ -220,25 +220,50 @@ _PREFIXES = st.one_of(st.none(), st.integers(0, 40).map(str),
 def test_ipv4_fast_path_agrees_with_the_general_parser(octets, prefix,
                                                        tail):
     text = '.'.join(octets) + ('' if prefix is None else '/' + prefix) + tail
+    _assert_agrees_with_general_parser(text)
+
+
+def _assert_agrees_with_general_parser(text):
     try:
         expected = net._parse_network_general(text)
     except net.AddressError as exc:
-        with pytest.raises(net.AddressError) as raised:
-            net.parse_network(text)
-        assert raised.value.reason == exc.reason
+        for parse in (net.parse_network, net.parse_range):
+            with pytest.raises(net.AddressError) as raised:
+                parse(text)
+            assert raised.value.reason == exc.reason
     else:
         assert net.parse_network(text) == expected
         assert type(net.parse_network(text)) is type(expected)
+        assert net.parse_range(text) == (
+            expected.version, int(expected.network_address),
+            int(expected.broadcast_address))
 
 
 @settings(max_examples=1000, deadline=None)
 @given(text=st.text(max_size=30))
 def test_parse_network_agrees_with_the_general_parser_on_any_text(text):
-    try:
-        expected = net._parse_network_general(text)
-    except net.AddressError as exc:
-        with pytest.raises(net.AddressError) as raised:
-            net.parse_network(text)
-        assert raised.value.reason == exc.reason
-    else:
-        assert net.parse_network(text) == expected
+    _assert_agrees_with_general_parser(text)
+
+
+def _ipv4_network(value_prefix):
+    value, prefix = value_prefix
+    return str(ipaddress.IPv4Network(
+        (value >> (32 - prefix) << (32 - prefix), prefix)))
+
+
+@settings(max_examples=500, deadline=None)
+@given(networks=st.lists(st.one_of(
+    st.tuples(st.integers(0, 2 ** 32 - 1), st.integers(0, 32)).map(
+        _ipv4_network),
+    st.ip_addresses().map(str)), max_size=40),
+       probe=st.ip_addresses())
+def test_set_from_ranges_matches_set_from_networks(networks, probe):
+    text = ' '.join(networks)
+    parsed = net.parse_network_list(text) if text else []
+    by_networks = net.NetworkSet(parsed)
+    by_ranges = net.NetworkSet.from_ranges(
+        net.parse_range_list(text) if text else [])
+    probe = net.normalize_address(probe)
+    expected = any(probe.version == n.version and probe in n
+                   for n in parsed)
+    assert (probe in by_ranges) == (probe in by_networks) == expected
