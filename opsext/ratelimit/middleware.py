@@ -50,6 +50,7 @@ from opsext import client_ip
 from opsext.exceptions import ConfigError
 from opsext.exceptions import StorageError
 from opsext import pasteconf
+from opsext.ratelimit import reporting
 from opsext.ratelimit import rules as rules_mod
 from opsext.ratelimit import storage
 from opsext.ratelimit.storage import base
@@ -83,28 +84,53 @@ _new = tuple.__new__
 _Hit = base.Hit
 
 
+def stage_name(local_conf) -> str:
+    """The filter's paste section, for its log lines, errors and metrics.
+
+    Swift's loader puts the section's name in ``__name__``; paste.deploy
+    alone tells a filter nothing of it, so elsewhere ``log_name`` (Swift's
+    option for the same purpose) names it, else ``ratelimit``.
+    """
+    name = str(local_conf.get('__name__') or local_conf.get('log_name')
+               or NAME).strip()
+    return reporting.escape(name, 64)
+
+
 class Settings:
     """Options of one filter stage, parsed and validated once."""
 
-    def __init__(self, conf: dict, local_keys=()) -> None:
+    def __init__(self, conf: dict, local_keys=(), stage: str = NAME) -> None:
+        self.stage = stage
+        #: How the filter is named in log lines and errors.
+        self.label = '%s [filter:%s]' % (NAME, stage)
+        label = self.label
         unknown = [k for k in local_keys
                    if k not in OPTIONS and not k.startswith(_PREFIXES)]
         if unknown:
-            raise ConfigError(NAME, unknown[0], conf[unknown[0]],
+            raise ConfigError(label, unknown[0], conf[unknown[0]],
                               'unknown option')
-        options = pasteconf.PasteOptions(NAME, conf, OPTIONS)
+        options = pasteconf.PasteOptions(label, conf, OPTIONS)
         self.timeout = options.number('timeout', float, 0.001, 5.0)
         self.warn_interval = options.number('warn_interval', float, 1, 86400)
         self.backend_uri = options.text('backend').strip()
+        #: The backend URI as logs and errors show it: no password.
+        self.backend_shown = storage.redact_uri(self.backend_uri)
         self.backend = None
         if self.backend_uri != SWIFT_CACHE:
             try:
                 self.backend = storage.from_uri(self.backend_uri,
                                                 self.timeout)
             except ValueError as exc:
-                raise ConfigError(NAME, 'backend', self.backend_uri,
+                raise ConfigError(label, 'backend', self.backend_shown,
                                   str(exc)) from None
-        self.rules = self._rules(conf)
+        self.rules = self._rules(conf, label)
+        self._secrets = storage.uri_secrets(self.backend_uri)
+        try:
+            self.statsd = reporting.statsd_from_conf(conf, stage)
+        except ValueError as exc:
+            option, _, reason = str(exc).partition(': ')
+            raise ConfigError(label, option, conf.get(option), reason) \
+                from None
         self.exempt_cidrs = options.networks('exempt_cidrs')
         self.exempt_roles = frozenset(
             r.strip().lower() for r in options.text(
@@ -115,17 +141,23 @@ class Settings:
         self.x_ratelimit_headers = options.boolean('x_ratelimit_headers')
         self.headers_on_success = options.boolean('headers_on_success')
 
+    def scrub(self, text: str) -> str:
+        """``text`` without the backend's password, for a log line."""
+        for secret in self._secrets:
+            text = text.replace(secret, storage.REDACTED)
+        return text
+
     @staticmethod
-    def _rules(conf):
+    def _rules(conf, label):
         names = conf.get('rules', '').replace(',', ' ').split()
         if not names:
-            raise ConfigError(NAME, 'rules', conf.get('rules', ''),
+            raise ConfigError(label, 'rules', conf.get('rules', ''),
                               'name at least one rule')
         parsed = []
         for name in names:
             option = 'rule_' + name
             if option not in conf:
-                raise ConfigError(NAME, option, None, 'rule %r is listed in '
+                raise ConfigError(label, option, None, 'rule %r is listed in '
                                   'rules but not defined' % name)
             try:
                 parsed.append(rules_mod.parse_rule(
@@ -133,39 +165,16 @@ class Settings:
             except ValueError as exc:
                 bad = ('override_' + name if 'override' in str(exc)
                        else option)
-                raise ConfigError(NAME, bad, conf.get(bad), str(exc)) \
+                raise ConfigError(label, bad, conf.get(bad), str(exc)) \
                     from None
         return tuple(parsed)
 
 
-class _Counters:
-    """Counters through Swift's statsd logger, or summed into the log."""
-
-    def __init__(self, swift_logger, interval):
-        self._swift = swift_logger
-        self._interval = interval
-        self._counts: dict = {}
-        self._next = time.monotonic() + interval
-
-    def increment(self, name):
-        if self._swift is not None:
-            self._swift.increment(name)
-            return
-        self._counts[name] = self._counts.get(name, 0) + 1
-        now = time.monotonic()
-        if now >= self._next:
-            self._next = now + self._interval
-            counts, self._counts = self._counts, {}
-            LOG.info('ratelimit counters for the last %ds: %s',
-                     self._interval, ', '.join(
-                         '%s=%d' % item for item in sorted(counts.items())))
-
-
-def _swift_logger(conf):
+def _swift_logger(conf, stage):
     """Swift's logger, with its statsd client, for a Swift proxy."""
     from swift.common import utils
     return utils.get_logger(conf, log_route='opsext_ratelimit',
-                            statsd_tail_prefix='opsext_ratelimit')
+                            statsd_tail_prefix=stage)
 
 
 class RateLimitMiddleware:
@@ -176,12 +185,16 @@ class RateLimitMiddleware:
         self.settings = settings
         self._conf = conf or {}
         self.logger = LOG
-        self.counters = _Counters(None, settings.warn_interval)
+        stage, interval = settings.stage, settings.warn_interval
+        self.counters = reporting.Counters(stage, interval, settings.statsd)
+        self.limited_log = reporting.LimitedLog(settings.label, interval)
+        self.health = reporting.BackendHealth(
+            settings.label, settings.backend_shown, interval,
+            settings.fail_closed)
         self._logging_chosen = False
         # The time for backends without a clock of their own; tests set it.
         self.clock = time.time
         self._fallback = memory.MemoryStorage()
-        self._next_warning = 0.0
         self._policies: dict = {}
 
     def _choose_logging(self, environ):
@@ -192,9 +205,10 @@ class RateLimitMiddleware:
         """
         self._logging_chosen = True
         if 'swift.trans_id' in environ:
-            self.logger = _swift_logger(self._conf)
-            self.counters = _Counters(self.logger,
-                                      self.settings.warn_interval)
+            self.logger = _swift_logger(self._conf, self.settings.stage)
+            self.counters = reporting.Counters(
+                self.settings.stage, self.settings.warn_interval,
+                self.logger)
 
     def __call__(self, environ, start_response):
         if not self._logging_chosen:
@@ -263,13 +277,14 @@ class RateLimitMiddleware:
         limited = [(plan, decision) for plan, decision
                    in zip(plans, decisions) if not decision.allowed]
         if not limited:
-            self.counters.increment('allowed')
+            self.counters.increment('allowed', self.logger)
+            self.limited_log.tick(self.logger)
             return None
         self._log_limited(facts, limited)
         if self.settings.dry_run:
-            self.counters.increment('dry_run_limited')
+            self.counters.increment('dry_run_limited', self.logger)
             return None
-        self.counters.increment('limited')
+        self.counters.increment('limited', self.logger)
         return self._too_many(environ, counted, limited)
 
     def _exempt(self, facts):
@@ -299,32 +314,31 @@ class RateLimitMiddleware:
             backend = self.settings.backend
             if backend is None:
                 backend = self._swift_cache_backend(environ)
-            return backend.hit(hits, now)
+            counts = backend.hit(hits, now)
         except Exception as exc:  # noqa: B902 (any failure fails open)
-            self.counters.increment('backend_errors')
-            now = time.monotonic()
-            if now >= self._next_warning:
-                self._next_warning = now + self.settings.warn_interval
-                self.logger.warning(
-                    'ratelimit backend %s failed (%s: %s); %s (this warning '
-                    'repeats at most every %ds)', self.settings.backend_uri,
-                    type(exc).__name__, exc,
-                    'answering 503 (fail_closed)' if self.settings.fail_closed
-                    else 'counting per worker in memory (fail open)',
-                    self.settings.warn_interval)
+            self.counters.increment('backend_errors', self.logger)
+            reason = '%s: %s' % (type(exc).__name__,
+                                 self.settings.scrub(str(exc)))
+            self.health.failed(self.logger, reason)
             if not isinstance(exc, StorageError):
-                self.logger.exception('unexpected ratelimit backend error')
+                # A bug, not an outage: the traceback helps, at debug.
+                self.logger.debug('%s: unexpected ratelimit backend error',
+                                  self.settings.label, exc_info=True)
             if self.settings.fail_closed:
                 return None
+            self.counters.increment('fallback', self.logger)
             return self._fallback.hit(hits, now)
+        if self.health.failing:
+            self.health.recovered(self.logger)
+        return counts
 
     def _log_limited(self, facts, limited):
+        what = ('dry_run, would limit' if self.settings.dry_run
+                else 'limited')
         for (rule, key, rate), decision in limited:
-            self.logger.info(
-                '%s: rule %s rate %s exceeded for %s (%s %s); retry after '
-                '%ds', 'dry_run, would limit' if self.settings.dry_run
-                else 'limited', rule.name, rate, key, facts.request_method,
-                facts.path, decision.retry_after)
+            self.limited_log.record(
+                self.logger, what, rule.name, str(rate), key,
+                facts.request_method, facts.path, decision.retry_after)
 
     def _policy_header(self, counted):
         """``RateLimit-Policy`` for a set of rates, built once per set."""
@@ -424,7 +438,7 @@ def filter_factory(global_conf, **local_conf):
     """paste.deploy entry point: validate options and return the filter."""
     conf = dict(global_conf)
     conf.update(local_conf)
-    settings = Settings(conf, local_conf)
+    settings = Settings(conf, local_conf, stage_name(local_conf))
 
     def ratelimit_filter(app):
         return RateLimitMiddleware(app, settings, conf)

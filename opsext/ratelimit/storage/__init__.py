@@ -22,12 +22,56 @@
 Drivers are imported only when their scheme is used.
 """
 
+import re
 import urllib.parse
 from typing import Callable, Optional
 
 from opsext.ratelimit.storage.base import Storage
 
 SCHEMES = ('memory', 'memcached', 'redis')
+# Query parameters whose value is a secret.
+_SECRET_PARAM = re.compile(
+    r'(?i)((?:^|[?&])(?:[a-z_]*password|passwd|pass|secret|token)=)[^&#]*')
+REDACTED = '***'
+
+
+def redact_uri(uri: str) -> str:
+    """``uri`` with its password (and any secret parameter) replaced.
+
+    ``redis://user:secret@host/0`` becomes ``redis://user:***@host/0``, and
+    ``redis://secret@host`` (some clients read a lone user name as the
+    password) ``redis://***@host``. Every URI that reaches a log line or an
+    error message goes through this. The credentials end at the last ``@``
+    after ``://``: a password may hold ``/``, ``?`` or ``#`` unquoted, and
+    hiding too much is better than too little.
+    """
+    uri = _SECRET_PARAM.sub(r'\1' + REDACTED, uri)
+    scheme, sep, rest = uri.partition('://')
+    if not sep or '@' not in rest:
+        return uri
+    userinfo, _, hosts = rest.rpartition('@')
+    user, colon, _password = userinfo.partition(':')
+    if colon and not any(c in user for c in '/?#'):
+        userinfo = '%s:%s' % (user, REDACTED)
+    else:
+        userinfo = REDACTED
+    return '%s://%s@%s' % (scheme, userinfo, hosts)
+
+
+def uri_secrets(uri: str) -> list[str]:
+    """The secrets :func:`redact_uri` hides, as written and unquoted."""
+    found = [m.group(0).split('=', 1)[1]
+             for m in _SECRET_PARAM.finditer(uri)]
+    _scheme, sep, rest = uri.partition('://')
+    if sep and '@' in rest:
+        userinfo = rest.rpartition('@')[0]
+        user, colon, password = userinfo.partition(':')
+        found.append(password if colon else user)
+    secrets = set()
+    for secret in found:
+        if secret:
+            secrets.update((secret, urllib.parse.unquote(secret)))
+    return sorted(secrets, key=len, reverse=True)
 
 
 def from_uri(uri: str, timeout: float = 0.05,
@@ -49,4 +93,5 @@ def from_uri(uri: str, timeout: float = 0.05,
         from opsext.ratelimit.storage import redis
         return redis.RedisStorage.from_uri(uri, timeout=timeout)
     raise ValueError('unknown scheme %r in %r: use one of %s'
-                     % (scheme, uri, ', '.join(s + '://' for s in SCHEMES)))
+                     % (scheme, redact_uri(uri),
+                        ', '.join(s + '://' for s in SCHEMES)))

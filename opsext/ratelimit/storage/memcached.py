@@ -59,6 +59,7 @@ from typing import Optional, Sequence
 from opsext import exceptions
 from opsext.ratelimit.storage import _sockets
 from opsext.ratelimit.storage import base
+from opsext.ratelimit.storage import redact_uri
 
 _PREFIX = 'opsext:rl:'
 _POINTS_PER_SERVER = 100
@@ -386,49 +387,50 @@ def parse_uri(uri: str) -> list[tuple[str, int]]:
 
     :raises ValueError: naming what is wrong with the URI.
     """
+    shown = redact_uri(uri)
     scheme, sep, rest = uri.partition('://')
     if not sep or scheme.lower() != 'memcached':
         raise ValueError('memcached URI %r: must begin with memcached://'
-                         % (uri,))
+                         % (shown,))
     netloc = rest
     for char, part in (('#', 'fragment'), ('?', 'query'), ('/', 'path'),
                        ('@', 'credentials')):
         netloc, found, extra = netloc.partition(char)
         if found and (extra or char != '/'):
             raise ValueError('memcached URI %r: no %s allowed; give '
-                             'host:port[,host:port...] only' % (uri, part))
+                             'host:port[,host:port...] only' % (shown, part))
     servers = []
     for item in netloc.split(','):
-        host, port = _parse_address(item.strip(), uri)
+        host, port = _parse_address(item.strip(), shown)
         if (host, port) in servers:
             raise ValueError('memcached URI %r: server %s is listed twice'
-                             % (uri, _sockets.format_address(host, port)))
+                             % (shown, _sockets.format_address(host, port)))
         servers.append((host, port))
     return servers
 
 
-def _parse_address(item: str, uri: str) -> tuple[str, int]:
+def _parse_address(item: str, shown: str) -> tuple[str, int]:
     if not item:
         raise ValueError('memcached URI %r: empty server address; give '
-                         'host:port[,host:port...]' % (uri,))
+                         'host:port[,host:port...]' % (shown,))
     if item.startswith('['):
         host, _, port = item[1:].partition(']')
         if not port.startswith(':'):
             raise ValueError('memcached URI %r: server %r has no port; '
-                             'give [address]:port' % (uri, item))
+                             'give [address]:port' % (shown, item))
         port = port[1:]
     else:
         host, sep, port = item.rpartition(':')
         if not sep:
             raise ValueError('memcached URI %r: server %r has no port; '
-                             'give host:port' % (uri, item))
+                             'give host:port' % (shown, item))
         if ':' in host:
             raise ValueError('memcached URI %r: IPv6 server %r needs '
-                             'brackets: [address]:port' % (uri, item))
+                             'brackets: [address]:port' % (shown, item))
     if not host or any(c.isspace() or c in '[]/' for c in host):
         raise ValueError('memcached URI %r: bad host %r in %r'
-                         % (uri, host, item))
+                         % (shown, host, item))
     if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
         raise ValueError('memcached URI %r: bad port %r in %r: give a '
-                         'number from 1 to 65535' % (uri, port, item))
+                         'number from 1 to 65535' % (shown, port, item))
     return host, int(port)

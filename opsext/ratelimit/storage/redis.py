@@ -65,6 +65,7 @@ from typing import Optional, Sequence
 from opsext import exceptions
 from opsext.ratelimit.storage import _sockets
 from opsext.ratelimit.storage import base
+from opsext.ratelimit.storage import redact_uri
 
 CLOCKS = ('server', 'client')
 
@@ -327,28 +328,29 @@ def parse_uri(uri: str) -> dict:
 
     :raises ValueError: naming what is wrong with the URI.
     """
+    shown = redact_uri(uri)
     try:
         parts = urllib.parse.urlsplit(uri)
     except ValueError as exc:
-        raise ValueError('redis URI %r: %s' % (uri, exc)) from None
+        raise ValueError('redis URI %r: %s' % (shown, exc)) from None
     if parts.scheme.lower() != 'redis':
-        raise ValueError('redis URI %r: must begin with redis://' % (uri,))
+        raise ValueError('redis URI %r: must begin with redis://' % (shown,))
     if ',' in parts.netloc:
         raise ValueError('redis URI %r: one server only (cluster and '
-                         'sentinel are not supported)' % (uri,))
+                         'sentinel are not supported)' % (shown,))
     try:
         port = parts.port
     except ValueError as exc:
-        raise ValueError('redis URI %r: bad port: %s' % (uri, exc)) from None
+        raise ValueError('redis URI %r: bad port: %s' % (shown, exc)) from None
     if not parts.hostname:
         raise ValueError('redis URI %r: no host; give redis://host:port'
-                         % (uri,))
+                         % (shown,))
     if port == 0:
         raise ValueError('redis URI %r: bad port 0: give a number from 1 '
-                         'to 65535' % (uri,))
+                         'to 65535' % (shown,))
     if parts.fragment:
         raise ValueError('redis URI %r: a fragment is not supported'
-                         % (uri,))
+                         % (shown,))
     options = {'host': parts.hostname, 'port': port or 6379,
                'password': _unquote(parts.password),
                'username': _unquote(parts.username)}
@@ -356,21 +358,21 @@ def parse_uri(uri: str) -> dict:
     if db:
         if not (db.isascii() and db.isdigit()):
             raise ValueError('redis URI %r: bad database %r: give /N with '
-                             'N a number >= 0' % (uri, db))
+                             'N a number >= 0' % (shown, db))
         options['db'] = int(db)
     try:
         query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True,
                                        strict_parsing=bool(parts.query))
     except ValueError:
-        raise ValueError('redis URI %r: bad query %r' % (uri, parts.query)
-                         ) from None
+        raise ValueError('redis URI %r: bad query %r'
+                         % (shown, redact_uri(parts.query))) from None
     for name, value in query:
         if name != 'clock':
             raise ValueError('redis URI %r: unknown option %r; the only '
-                             'one is clock=server|client' % (uri, name))
+                             'one is clock=server|client' % (shown, name))
         if value not in CLOCKS:
             raise ValueError('redis URI %r: bad clock %r: give clock=server '
-                             'or clock=client' % (uri, value))
+                             'or clock=client' % (shown, value))
         options['clock'] = value
     return options
 

@@ -65,7 +65,8 @@ def test_memcached_uri_scheme_is_case_insensitive_and_allows_a_slash():
 def test_memcached_uri_errors_name_the_problem(uri, problem):
     with pytest.raises(ValueError, match=problem) as caught:
         memcached.MemcachedStorage.from_uri(uri)
-    assert repr(uri) in str(caught.value)
+    assert repr(storage.redact_uri(uri)) in str(caught.value)
+    assert ':pw@' not in str(caught.value)
 
 
 @pytest.mark.parametrize('option, value', [
@@ -156,3 +157,38 @@ def test_redis_counter_names_share_a_cluster_hash_tag():
         tag = current[current.index('{') + 1:current.index('}')]
         assert tag and previous.startswith('opsext:{%s}:' % tag)
     assert redis.counter_name('}', 1) != redis.counter_name('%7D', 1)
+
+
+@pytest.mark.parametrize('uri, shown', [
+    ('redis://:s3cret@h:6379/0', 'redis://:***@h:6379/0'),
+    ('redis://alice:s3cret@h:6379/0', 'redis://alice:***@h:6379/0'),
+    ('redis://s3cret@h:6379', 'redis://***@h:6379'),
+    ('redis://u:p/w?x#y@h:6379', 'redis://u:***@h:6379'),
+    ('redis://u:p@ss@h', 'redis://u:***@h'),
+    ('redis+sentinel://:s3cret@h1:26379,h2:26379/mymaster',
+     'redis+sentinel://:***@h1:26379,h2:26379/mymaster'),
+    ('rediss://h:6379?ssl_password=s3cret&x=1',
+     'rediss://h:6379?ssl_password=***&x=1'),
+    ('redis://h:6379?password=s3cret', 'redis://h:6379?password=***'),
+    ('memcached://h1:11211,h2:11211', 'memcached://h1:11211,h2:11211'),
+    ('memory://', 'memory://'),
+])
+def test_redact_uri_hides_passwords(uri, shown):
+    assert storage.redact_uri(uri) == shown
+
+
+def test_uri_secrets_finds_quoted_and_unquoted_passwords():
+    assert set(storage.uri_secrets('redis://u:p%40ss@h?password=x')) == {
+        'p%40ss', 'p@ss', 'x'}
+
+
+@pytest.mark.parametrize('uri', [
+    'redis://:s3cret@h:99999', 'redis://:s3cret@h:1/x',
+    'redis://:s3cret@h:1?clock=moon', 'redis://:s3cret@h:1?a=b',
+    'redis://:s3cret@h:1?password=s3cret&a',
+    'memcached://:s3cret@h:1', 'mongodb://:s3cret@h:1',
+])
+def test_uri_errors_never_show_the_password(uri):
+    with pytest.raises(ValueError) as caught:
+        storage.from_uri(uri)
+    assert 's3cret' not in str(caught.value)
