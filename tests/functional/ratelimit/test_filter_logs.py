@@ -29,6 +29,7 @@ from opsext.exceptions import ConfigError
 from opsext.ratelimit import middleware
 from opsext.testing.ports import free_port
 from opsext.testing.redis import RedisServer
+from opsext.testing.statsd import StatsdListener
 
 SECRET = 's3cret-Pa55'
 STAGE = 'rl_stage'
@@ -182,3 +183,30 @@ def test_request_text_cannot_forge_a_log_line(caplog):
     assert '\n' not in lines[0] and '\r' not in lines[0]
     assert '\x1b' not in lines[0]
     assert r'/x\nERROR forged line\r\x1b[31m\\' in lines[0]
+
+
+def test_statsd_counters_in_any_pipeline_one_name_per_stage():
+    with StatsdListener() as statsd:
+        conf = {'log_statsd_host': '127.0.0.1',
+                'log_statsd_port': str(statsd.port),
+                'log_statsd_metric_prefix': 'nova-api'}
+        outer = _filter('memory://', __name__='rl_ip', **conf)
+        inner = _filter('redis://127.0.0.1:%d' % free_port(),
+                        __name__='rl_project', **conf)
+        outer.app = inner
+        assert _get(outer, addr='192.0.2.20').status_int == 200
+        assert _get(outer, addr='192.0.2.20').status_int == 429
+        wanted = {'nova-api.rl_ip.allowed', 'nova-api.rl_ip.limited',
+                  'nova-api.rl_project.backend_errors',
+                  'nova-api.rl_project.fallback',
+                  'nova-api.rl_project.allowed'}
+        assert wanted <= statsd.collect(wanted)
+
+
+@pytest.mark.parametrize('option, value', [
+    ('log_statsd_port', 'x'), ('log_statsd_port', '0'),
+    ('log_statsd_port', '65536')])
+def test_bad_statsd_option_is_refused_at_load(option, value):
+    conf = {'log_statsd_host': '127.0.0.1', option: value}
+    with pytest.raises(ConfigError, match=option):
+        _filter('memory://', **conf)
