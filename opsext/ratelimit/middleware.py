@@ -124,6 +124,7 @@ class Settings:
                 raise ConfigError(label, 'backend', self.backend_shown,
                                   str(exc)) from None
         self.rules = self._rules(conf, label)
+        self._check_windows(conf, label)
         self._secrets = storage.uri_secrets(self.backend_uri)
         try:
             self.statsd = reporting.statsd_from_conf(conf, stage)
@@ -140,6 +141,25 @@ class Settings:
         self.dry_run = options.boolean('dry_run')
         self.x_ratelimit_headers = options.boolean('x_ratelimit_headers')
         self.headers_on_success = options.boolean('headers_on_success')
+
+    def _check_windows(self, conf, label):
+        """Refuse a rate whose window the backend cannot hold."""
+        if self.backend is not None:
+            problem = self.backend.window_problem
+        else:  # swift.cache: Swift's memcached servers
+            from opsext.ratelimit.storage import memcached
+            problem = memcached.window_problem
+        for rule in self.rules:
+            options = [('rule_' + rule.name, rule.rates)]
+            options += [('override_' + rule.name, rates)
+                        for rates in rule.overrides.values()]
+            for option, rates in options:
+                for rate in rates:
+                    reason = problem(rate.window)
+                    if reason:
+                        raise ConfigError(label, option, conf.get(option),
+                                          'backend %s: %s' % (
+                                              self.backend_shown, reason))
 
     def scrub(self, text: str) -> str:
         """``text`` without the backend's password, for a log line."""

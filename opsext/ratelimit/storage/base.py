@@ -67,5 +67,14 @@ class Storage(abc.ABC):
         :raises opsext.exceptions.StorageError: on any failure or timeout.
         """
 
+    def window_problem(self, window: int) -> Optional[str]:
+        """Why this backend cannot count a ``window`` (seconds), or None.
+
+        Checked for every rate when the filter loads, so that a window the
+        backend would drop or refuse is an error at start-up, not counters
+        that silently never count.
+        """
+        return None
+
     def close(self) -> None:
         """Release connections; the backend may be used again after."""

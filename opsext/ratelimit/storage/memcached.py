@@ -63,8 +63,31 @@ from opsext.ratelimit.storage import redact_uri
 
 _PREFIX = 'opsext:rl:'
 _POINTS_PER_SERVER = 100
-# memcached reads an expiry beyond 30 days as an absolute Unix time.
+# memcached reads an expiry beyond 30 days as an absolute Unix time, a
+# 32-bit one: past 2**31 an item is born expired (or refused).
 _MAX_RELATIVE_TTL = 30 * 24 * 3600
+MAX_EXPIRY = 2 ** 31 - 1
+
+
+def window_problem(window: int, now: Optional[float] = None) -> Optional[str]:
+    """Why memcached cannot hold a ``window``'s counters, or None.
+
+    A counter lives two windows and a second; beyond 30 days memcached
+    takes that as an absolute Unix time, which must stay below 2**31
+    (2038-01-19).
+    """
+    ttl = 2 * window + 1
+    if ttl <= _MAX_RELATIVE_TTL:
+        return None
+    now = time.time() if now is None else now
+    if now + ttl <= MAX_EXPIRY:
+        return None
+    longest = int((MAX_EXPIRY - now - 1) // 2)
+    return ('a window of %d s is longer than memcached can hold: its '
+            'counters would expire after %d s, past 2038-01-19 (memcached '
+            'reads an expiry over 30 days as a 32-bit Unix time), so they '
+            'would be stored already expired; use a window of at most %d s '
+            '(%d days)' % (window, ttl, longest, longest // 86400))
 
 
 # The longest answer to one hit's commands, with room to spare.
@@ -143,6 +166,9 @@ class MemcachedStorage(base.Storage):
         """
         return cls(parse_uri(uri), timeout=timeout,
                    retry_interval=retry_interval)
+
+    def window_problem(self, window: int) -> Optional[str]:
+        return window_problem(window)
 
     def server_for(self, key: str) -> str:
         """The ``host:port`` of the server that holds ``key``'s counters."""

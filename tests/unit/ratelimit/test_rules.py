@@ -23,7 +23,7 @@ def _confirmed(project='p1', user='u1', roles='member'):
 
 def test_parse_rule_full():
     rule = rules.parse_rule('w', 'rates=100/minute;5000/hour '
-                            'key=project,method methods=put,POST '
+                            'key=project,method methods=PUT,POST '
                             'paths=/v1/*,/v2/*')
     assert rule.rates == ((100, 60), (5000, 3600))
     assert rule.key == ('project', 'method')
@@ -37,7 +37,10 @@ def test_parse_rule_full():
     ('rates=1/second key=ip,ip', 'distinct'),
     ('rates=1/second key=tenant', 'distinct'),
     ('rates=1/second key=ip speed=fast', 'unknown word'),
-    ('rates=1/second key=ip methods=G3T', 'HTTP method'),
+    ('rates=1/second key=ip methods=G@T', 'not an HTTP method'),
+    ('rates=1/second key=ip methods=GET,', 'not an HTTP method'),
+    ('rates=1/second key=ip methods=put', "case-sensitive.*write PUT"),
+    ('rates=1/second key=ip methods=Post', "case-sensitive.*write POST"),
     ('rates=1/second key=ip paths=v1/*', 'starting with /'),
     ('rates=1/second key=path', 'needs paths'),
     ('rates=1/second key=ip rates=2/second', 'twice'),
@@ -127,6 +130,16 @@ def test_methods_select_requests():
     rule = rules.parse_rule('r', 'rates=1/second key=ip methods=PUT')
     assert rule.match(_facts()) is None
     assert rule.match(_facts(REQUEST_METHOD='PUT')) is not None
+
+
+def test_methods_are_case_sensitive_tokens():
+    rule = rules.parse_rule('r', 'rates=1/second key=ip '
+                            'methods=PUT,M-SEARCH,purge')
+    assert rule.methods == frozenset(('PUT', 'M-SEARCH', 'purge'))
+    assert rule.match(_facts(REQUEST_METHOD='put')) is None
+    assert rule.match(_facts(REQUEST_METHOD='M-SEARCH')) is not None
+    assert rule.match(_facts(REQUEST_METHOD='purge')) is not None
+    assert rule.match(_facts(REQUEST_METHOD='PURGE')) is None
 
 
 def test_path_pattern_selects_and_keys():

@@ -192,3 +192,17 @@ def test_uri_errors_never_show_the_password(uri):
     with pytest.raises(ValueError) as caught:
         storage.from_uri(uri)
     assert 's3cret' not in str(caught.value)
+
+
+@pytest.mark.parametrize('days, now, refused', [
+    (14, 2_100_000_000, False),    # within 30 days: relative, any time
+    (16, 1_800_000_000, False),    # absolute, well before 2038
+    (2000, 1_800_000_000, False),
+    (2100, 1_800_000_000, True),   # 2 windows past 2**31
+    (16, 2_146_000_000, True),     # a month before the end of 2038
+])
+def test_memcached_window_problem(days, now, refused):
+    problem = memcached.window_problem(days * 86400, now)
+    assert bool(problem) is refused
+    if refused:
+        assert '2038' in problem and 'at most' in problem
