@@ -31,10 +31,11 @@ Swift): before auth, nothing tells who the user is::
     rule_writes = rates=100/minute key=project methods=PUT,POST,DELETE
 
 Backends: ``memory://`` (per worker process), ``memcached://...``,
-``redis://...``. When the backend fails or is slower than ``timeout``, the
-filter fails open: the same rules are counted per worker in memory and a
-warning is logged at most once per ``warn_interval``; with
-``fail_closed = true`` it answers ``503`` instead.
+``redis://...``. When the backend fails or does not answer within
+``timeout`` (0.5 s from when the request was sent), the filter fails open:
+the same rules are counted per worker in memory and a warning is logged at
+most once per ``warn_interval``; with ``fail_closed = true`` it answers
+``503`` instead. Logging and counters: :mod:`opsext.ratelimit.reporting`.
 ``etc/`` has commented samples for the Swift proxy and nova's
 ``api-paste.ini``.
 """
@@ -62,7 +63,8 @@ LOG = logging.getLogger(__name__)
 
 OPTIONS = {
     'backend': 'memory://',
-    'timeout': '0.05',
+    'timeout': '0.5',
+    'retry_interval': '1',
     'rules': '',
     'exempt_cidrs': '',
     'exempt_roles': '',
@@ -110,7 +112,9 @@ class Settings:
             raise ConfigError(label, unknown[0], conf[unknown[0]],
                               'unknown option')
         options = pasteconf.PasteOptions(label, conf, OPTIONS)
-        self.timeout = options.number('timeout', float, 0.001, 5.0)
+        self.timeout = options.number('timeout', float, 0.01, 10.0)
+        self.retry_interval = options.number('retry_interval', float, 0.1,
+                                             300.0)
         self.warn_interval = options.number('warn_interval', float, 1, 86400)
         self.backend_uri = options.text('backend').strip()
         #: The backend URI as logs and errors show it: no password.
@@ -118,8 +122,9 @@ class Settings:
         self.backend = None
         if self.backend_uri != SWIFT_CACHE:
             try:
-                self.backend = storage.from_uri(self.backend_uri,
-                                                self.timeout)
+                self.backend = storage.from_uri(
+                    self.backend_uri, self.timeout,
+                    retry_interval=self.retry_interval)
             except ValueError as exc:
                 raise ConfigError(label, 'backend', self.backend_shown,
                                   str(exc)) from None
@@ -324,7 +329,8 @@ class RateLimitMiddleware:
             raise StorageError('backend = swift.cache needs the filter to '
                                'the right of Swift\'s cache middleware')
         self.settings.backend = storage.from_uri(
-            'memcached://' + ','.join(servers), self.settings.timeout)
+            'memcached://' + ','.join(servers), self.settings.timeout,
+            retry_interval=self.settings.retry_interval)
         return self.settings.backend
 
     def _count(self, hits, environ):

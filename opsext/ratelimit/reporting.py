@@ -35,6 +35,7 @@ that comes from a request (path, method, key) is escaped by
 """
 
 import socket
+import threading
 import time
 from typing import Mapping, Optional
 
@@ -199,6 +200,8 @@ class BackendHealth:
         self._failures = 0
         self._unreported = 0
         self._next_warning = 0.0
+        # Threads of one worker fail and recover together: one line each.
+        self._lock = threading.Lock()
 
     @property
     def failing(self) -> bool:
@@ -207,29 +210,32 @@ class BackendHealth:
     def failed(self, logger, reason: str) -> None:
         """Count one failed call; warn if none was this interval."""
         now = time.monotonic()
-        if self._since is None:
-            self._since = now
-        self._failures += 1
-        self._unreported += 1
-        if now < self._next_warning:
-            return
-        self._next_warning = now + self._interval
+        with self._lock:
+            if self._since is None:
+                self._since = now
+            self._failures += 1
+            self._unreported += 1
+            if now < self._next_warning:
+                return
+            self._next_warning = now + self._interval
+            unreported, self._unreported = self._unreported, 0
         logger.warning('%s: ratelimit backend %s failed %d time(s) since the '
                        'last warning, last: %s; requests are %s (this '
                        'warning repeats at most every %ds)', self._stage,
-                       self._backend, self._unreported, reason,
+                       self._backend, unreported, reason,
                        self._outcome, self._interval)
-        self._unreported = 0
 
     def recovered(self, logger) -> None:
         """The backend answered: say so once after a failure."""
-        if self._since is None:
-            return
+        with self._lock:
+            since, failures = self._since, self._failures
+            if since is None:
+                return
+            self._since = None
+            self._failures = 0
+            self._unreported = 0
+            self._next_warning = 0.0
         logger.warning('%s: ratelimit backend %s answers again after %.1f s; '
                        '%d request(s) were %s meanwhile', self._stage,
-                       self._backend, time.monotonic() - self._since,
-                       self._failures, self._outcome)
-        self._since = None
-        self._failures = 0
-        self._unreported = 0
-        self._next_warning = 0.0
+                       self._backend, time.monotonic() - since, failures,
+                       self._outcome)

@@ -74,12 +74,15 @@ def uri_secrets(uri: str) -> list[str]:
     return sorted(secrets, key=len, reverse=True)
 
 
-def from_uri(uri: str, timeout: float = 0.05,
-             clock: Optional[Callable[[], float]] = None) -> Storage:
+def from_uri(uri: str, timeout: float = 0.5,
+             clock: Optional[Callable[[], float]] = None,
+             retry_interval: float = 1.0) -> Storage:
     """Build the backend a URI names.
 
-    :param timeout: the bound, in seconds, on one round trip (connecting
-        included) to a shared backend.
+    :param timeout: the bound, in seconds, on a shared backend's answer
+        (from when the request was sent) and on connecting to it.
+    :param retry_interval: how long, in seconds, a server marked down is
+        left alone.
     :raises ValueError: naming what is wrong with the URI.
     """
     scheme = urllib.parse.urlsplit(uri).scheme.lower()
@@ -88,10 +91,12 @@ def from_uri(uri: str, timeout: float = 0.05,
         return memory.MemoryStorage(clock=clock)
     if scheme == 'memcached':
         from opsext.ratelimit.storage import memcached
-        return memcached.MemcachedStorage.from_uri(uri, timeout=timeout)
+        return memcached.MemcachedStorage.from_uri(
+            uri, timeout=timeout, retry_interval=retry_interval)
     if scheme == 'redis':
         from opsext.ratelimit.storage import redis
-        return redis.RedisStorage.from_uri(uri, timeout=timeout)
+        return redis.RedisStorage.from_uri(uri, timeout=timeout,
+                                           retry_interval=retry_interval)
     raise ValueError('unknown scheme %r in %r: use one of %s'
                      % (scheme, redact_uri(uri),
                         ', '.join(s + '://' for s in SCHEMES)))

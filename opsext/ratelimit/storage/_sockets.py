@@ -23,6 +23,14 @@ with one non-blocking ``poll`` (no exception, no change of the socket's
 timeout), and the socket timeout is set once per call, when sending, then
 only lowered again before a read if the deadline has come more than
 :data:`TIMEOUT_SLACK` closer since.
+
+**A timeout measures the server, not the caller.** Under load a thread
+waits for the CPU (and the GIL) between any two lines; a deadline that
+starts before the request is built, or a send refused because that wait
+used the deadline up, blames the server for the caller's stall. So the
+deadline of an answer starts once its request is handed to the kernel
+(:meth:`Connection.send` returns it), connecting has a bound of its own,
+and a read past the deadline still takes what has arrived.
 """
 
 import os
@@ -34,6 +42,10 @@ import time
 from opsext import exceptions
 
 MAX_IDLE = 16
+#: Timeouts in a row (no answer in between) that mark a server down. One
+#: is no evidence: a loaded machine can delay one answer; a refused or
+#: reset connection is, and marks it down at once.
+TIMEOUTS_TO_MARK_DOWN = 3
 #: How much later than the deadline a read may give up (seconds): the
 #: socket's timeout is not set again before every read for less.
 TIMEOUT_SLACK = 0.001
@@ -96,13 +108,18 @@ class Connection(object):
         except OSError:
             return True
 
-    def send(self, data: bytes, deadline: float) -> None:
-        left = deadline - _monotonic()
-        if left <= 0:
-            raise socket.timeout('timed out')
-        self.sock.settimeout(left)
-        self._timeout = left
+    def send(self, data: bytes, timeout: float) -> float:
+        """Send ``data``; return the deadline of its answer.
+
+        The server has ``timeout`` seconds from the moment the request
+        left: however long this thread waited before, it is not the
+        server's time.
+        """
+        if self._timeout != timeout:
+            self.sock.settimeout(timeout)
+            self._timeout = timeout
         self.sock.sendall(data)
+        return _monotonic() + timeout
 
     def fill(self, deadline: float) -> None:
         """Read what has come, waiting until ``deadline`` at most."""
@@ -149,6 +166,8 @@ class Server(object):
         self.retry_interval = retry_interval
         self.down_until = 0.0
         self.down_reason = ''
+        #: Calls that timed out since the last answer.
+        self.timeouts = 0
         self._idle: list[Connection] = []
         self._lock = threading.Lock()
         self._pid = os.getpid()
@@ -171,8 +190,11 @@ class Server(object):
             self.down_until = now + self.retry_interval
 
     def mark_up(self) -> None:
+        """The server answered: forget its failures."""
         if self.down_until:
             self.down_until = 0.0
+        if self.timeouts:
+            self.timeouts = 0
 
     def mark_down(self, reason: str) -> None:
         self.down_until = _monotonic() + self.retry_interval
@@ -180,9 +202,22 @@ class Server(object):
         self.close()
 
     def failed(self, exc: OSError, timeout: float) -> exceptions.StorageError:
-        """Mark down after ``exc``; return the StorageError to raise."""
+        """Mark down on evidence after ``exc``; return the error to raise.
+
+        Evidence is a connection refused, reset or closed, or
+        :data:`TIMEOUTS_TO_MARK_DOWN` timeouts in a row, or a timeout of
+        the call that probed a server marked down.
+        """
         if isinstance(exc, socket.timeout):
             reason = 'timed out (timeout %.3f s)' % timeout
+            with self._lock:
+                self.timeouts += 1
+                timeouts = self.timeouts
+            if timeouts < TIMEOUTS_TO_MARK_DOWN and not self.down_until:
+                return exceptions.StorageError(
+                    '%s %s failed: %s, %d in a row (put aside after %d)'
+                    % (self.kind, self.name, reason, timeouts,
+                       TIMEOUTS_TO_MARK_DOWN))
         else:
             reason = '%s: %s' % (type(exc).__name__, exc)
         self.mark_down(reason)
@@ -190,8 +225,11 @@ class Server(object):
             '%s %s failed: %s; marked down for %.2f s'
             % (self.kind, self.name, reason, self.retry_interval))
 
-    def acquire(self, deadline: float) -> Connection:
-        """An idle connection still open, or a new one."""
+    def acquire(self, timeout: float) -> Connection:
+        """An idle connection still open, or a new one.
+
+        :param timeout: the bound, in seconds, on connecting.
+        """
         if self._pid != os.getpid():
             # A forked worker must not share its parent's sockets (answers
             # would go to whichever process reads first): close its copies.
@@ -205,11 +243,8 @@ class Server(object):
             if not conn.stale():
                 return conn
             conn.close()
-        left = deadline - _monotonic()
-        if left <= 0:
-            raise socket.timeout('timed out')
         sock = socket.create_connection((self.host, self.port),
-                                        timeout=left)
+                                        timeout=timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return Connection(sock)
 

@@ -39,12 +39,14 @@ dependency.
   command of its own and answered ``ERROR``, and answers stop lining up
   with commands. With one answer per command, each is checked for what it
   must be; anything else drops the connection.
-* **Failures**: every call has one deadline, ``timeout`` seconds, connect
-  included. A server that fails (refused, reset, timed out) makes the call
-  raise :class:`~opsext.exceptions.StorageError` at once and is marked down
-  for ``retry_interval`` seconds, during which calls that need it fail fast;
-  after that, one call probes it again. An answer that is not memcached's
-  raises StorageError and drops that connection.
+* **Failures**: a server has ``timeout`` seconds to answer from when the
+  request was sent, and connecting has as long. A server that fails makes
+  the call raise :class:`~opsext.exceptions.StorageError` at once; it is
+  marked down on evidence (a refused or reset connection, or timeouts in a
+  row, see :mod:`._sockets`) for ``retry_interval`` seconds, during which
+  calls that need it fail fast; after that, one call probes it again. An
+  answer that is not memcached's raises StorageError and drops that
+  connection.
 
 The clock is the caller's (``server_clock = False``): counters are named
 after ``now``, so the proxies' clocks should agree within a fraction of the
@@ -92,7 +94,6 @@ def window_problem(window: int, now: Optional[float] = None) -> Optional[str]:
 
 # The longest answer to one hit's commands, with room to spare.
 _MAX_ANSWER = 256
-_monotonic = time.monotonic
 _PREFIX_BYTES = _PREFIX.encode('ascii')
 # The md5s remembered, of keys up to _MAX_DIGEST_KEY characters: under
 # 3 MB, whatever the clients send.
@@ -121,7 +122,7 @@ class MemcachedStorage(base.Storage):
     server_clock = False
 
     def __init__(self, servers: Sequence[tuple[str, int]],
-                 timeout: float = 0.05, retry_interval: float = 1.0) -> None:
+                 timeout: float = 0.5, retry_interval: float = 1.0) -> None:
         """Build the ring; connections are opened when first needed.
 
         :param servers: ``(host, port)`` pairs, at least one.
@@ -158,7 +159,7 @@ class MemcachedStorage(base.Storage):
         self._ring = [server for _, _, server in points]
 
     @classmethod
-    def from_uri(cls, uri: str, timeout: float = 0.05,
+    def from_uri(cls, uri: str, timeout: float = 0.5,
                  retry_interval: float = 1.0) -> 'MemcachedStorage':
         """Build from ``memcached://host:port[,host:port...]``.
 
@@ -198,7 +199,6 @@ class MemcachedStorage(base.Storage):
     def hit(self, hits: Sequence[base.Hit],
             now: Optional[float] = None) -> list[base.WindowCount]:
         now = time.time() if now is None else now
-        deadline = _monotonic() + self.timeout
         if not hits:
             return []
         single = self._single
@@ -228,21 +228,20 @@ class MemcachedStorage(base.Storage):
         if single is not None or servers.count(server) == len(servers):
             # One server for the whole call (always so with one server, or
             # one hit): no grouping, one exchange.
-            counts = self._exchange(server, names, b''.join(requests),
-                                    deadline)
+            counts = self._exchange(server, names, b''.join(requests))
         else:
-            counts = self._exchange_ring(servers, names, requests, deadline)
+            counts = self._exchange_ring(servers, names, requests)
         return [_new(_WindowCount, (current, previous, elapsed[position]))
                 for position, (current, previous) in enumerate(counts)]
 
     def _exchange(self, server: _sockets.Server, names: list,
-                  request: bytes, deadline: float) -> list:
+                  request: bytes) -> list:
         """Send ``request`` to ``server``; return its counts."""
         server.check_up()
         conn = None
         try:
-            conn = server.acquire(deadline)
-            conn.send(request, deadline)
+            conn = server.acquire(self.timeout)
+            deadline = conn.send(request, self.timeout)
             counts = _read_counts(conn, names, deadline)
         except OSError as exc:
             if conn is not None:
@@ -262,8 +261,8 @@ class MemcachedStorage(base.Storage):
         server.mark_up()
         return counts
 
-    def _exchange_ring(self, servers: list, names: list, requests: list,
-                       deadline: float) -> list:
+    def _exchange_ring(self, servers: list, names: list,
+                       requests: list) -> list:
         """Send each server its hits' requests at once; return the counts.
 
         ``servers``, ``names`` and ``requests`` are per hit, in order.
@@ -287,13 +286,14 @@ class MemcachedStorage(base.Storage):
         try:
             for server, (positions, previous, request) in batches.items():
                 try:
-                    conn = server.acquire(deadline)
-                    sent.append((server, conn, positions, previous))
-                    conn.send(b''.join(request), deadline)
+                    conn = server.acquire(self.timeout)
+                    sent.append((server, conn, positions, previous, None))
+                    deadline = conn.send(b''.join(request), self.timeout)
+                    sent[-1] = (server, conn, positions, previous, deadline)
                 except OSError as exc:
                     raise server.failed(exc, self.timeout) from exc
             while sent:
-                server, conn, positions, previous = sent[0]
+                server, conn, positions, previous, deadline = sent[0]
                 try:
                     for position, count in zip(
                             positions, _read_counts(conn, previous, deadline)):
@@ -309,7 +309,7 @@ class MemcachedStorage(base.Storage):
                 server.mark_up()
         finally:
             # Connections with answers still unread are out of step.
-            for _, conn, _, _ in sent:
+            for _, conn, _, _, _ in sent:
                 conn.close()
         return counts
 

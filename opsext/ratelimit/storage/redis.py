@@ -46,14 +46,15 @@ of a failed server are shared with the memcached backend
   whole key. Cluster mode is not supported yet: one call sends all its keys
   to one server, and the script builds the counter names itself (the
   window index depends on the server's clock).
-* **Failures**: every call has one deadline, ``timeout`` seconds,
-  connecting included (and the ``EVAL`` after a ``NOSCRIPT``). A server
-  that fails (refused, reset, timed out) makes the call raise
-  :class:`~opsext.exceptions.StorageError` at once and is marked down for
-  ``retry_interval`` seconds, during which calls fail fast; after that, one
-  call probes it again. An error answer from Redis (a wrong password, say)
-  raises StorageError and drops the connection, without marking the server
-  down.
+* **Failures**: the server has ``timeout`` seconds to answer from when
+  the request was sent (and again for the ``EVAL`` after a ``NOSCRIPT``),
+  and connecting has as long. A server that fails makes the call raise
+  :class:`~opsext.exceptions.StorageError` at once; it is marked down on
+  evidence (a refused or reset connection, or timeouts in a row, see
+  :mod:`._sockets`) for ``retry_interval`` seconds, during which calls
+  fail fast; after that, one call probes it again. An error answer from
+  Redis (a wrong password, say) raises StorageError and drops the
+  connection, without marking the server down.
 """
 
 import hashlib
@@ -104,7 +105,6 @@ _SHA = hashlib.sha1(_SCRIPT_BYTES).hexdigest().encode('ascii')
 _EVALSHA = b'$7\r\nEVALSHA\r\n$40\r\n%s\r\n' % _SHA
 _EVAL = b'$4\r\nEVAL\r\n$%d\r\n%s\r\n' % (
     len(_SCRIPT_BYTES), _SCRIPT_BYTES)
-_monotonic = time.monotonic
 _floor = math.floor
 
 
@@ -135,7 +135,7 @@ class RedisStorage(base.Storage):
 
     def __init__(self, host: str = '127.0.0.1', port: int = 6379,
                  db: int = 0, password: Optional[str] = None,
-                 username: Optional[str] = None, timeout: float = 0.05,
+                 username: Optional[str] = None, timeout: float = 0.5,
                  retry_interval: float = 1.0, clock: str = 'server') -> None:
         """Set the client up; it connects when first needed.
 
@@ -179,7 +179,7 @@ class RedisStorage(base.Storage):
         self._prelude_replies = len(prelude)
 
     @classmethod
-    def from_uri(cls, uri: str, timeout: float = 0.05,
+    def from_uri(cls, uri: str, timeout: float = 0.5,
                  retry_interval: float = 1.0) -> 'RedisStorage':
         """Build from ``redis://[:password@]host[:port][/db][?clock=...]``.
 
@@ -192,7 +192,6 @@ class RedisStorage(base.Storage):
             now: Optional[float] = None) -> list[base.WindowCount]:
         if not hits:
             return []
-        deadline = _monotonic() + self.timeout
         server = self._server
         server.check_up()
         # The arguments after the script: numkeys, the keys, then ARGV.
@@ -217,10 +216,11 @@ class RedisStorage(base.Storage):
         conn = None
         try:
             try:
-                conn = server.acquire(deadline)
+                conn = server.acquire(self.timeout)
                 prelude = conn.new
-                conn.send(b'%s%s%s%s' % (self._prelude if prelude else b'',
-                                         head, _EVALSHA, args), deadline)
+                deadline = conn.send(b'%s%s%s%s' % (
+                    self._prelude if prelude else b'', head, _EVALSHA, args),
+                    self.timeout)
                 try:
                     reply = _read_reply(conn, len(hits), deadline,
                                         self._prelude_replies
@@ -230,7 +230,8 @@ class RedisStorage(base.Storage):
                         raise
                     # Refused before running anything: send it again with
                     # the script itself, which loads it for the next calls.
-                    conn.send(b'%s%s%s' % (head, _EVAL, args), deadline)
+                    deadline = conn.send(b'%s%s%s' % (head, _EVAL, args),
+                                         self.timeout)
                     reply = _read_reply(conn, len(hits), deadline, 0)
             except OSError as exc:
                 raise server.failed(exc, self.timeout) from exc

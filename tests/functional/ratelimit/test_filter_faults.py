@@ -91,7 +91,9 @@ def test_backend_outage_fail_closed_answers_503(faulty, name, how):
     _recover(faulty, how)
     assert [status for status, _ in results] == [503] * 5
     assert max(elapsed for _status, elapsed in results) < BOUND
-    assert _timed(filt, '192.0.2.1')[0] == 200
+    # Another client: the frozen server may have counted the requests
+    # that timed out once it woke up (they were sent).
+    assert _timed(filt, '192.0.2.2')[0] == 200
 
 
 @pytest.mark.parametrize('how', ['killed', 'frozen'])
