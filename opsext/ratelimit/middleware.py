@@ -460,11 +460,31 @@ class _CountWhenAuthorized:
         return self.result
 
 
+def warn_per_worker(settings: Settings, conf) -> None:
+    """Warn at start-up that ``memory://`` multiplies every rate.
+
+    Swift's ``workers`` (``[DEFAULT]``) says how many processes share the
+    port; ``0`` or ``1`` is one process. Elsewhere the filter cannot know,
+    and API services run several workers by default: it warns.
+    """
+    if not settings.backend_uri.lower().startswith('memory:'):
+        return
+    workers = str(conf.get('workers', '')).strip()
+    if workers in ('0', '1'):
+        return
+    LOG.warning('%s: backend memory:// counts in each worker process: with '
+                '%s workers (and on each node) a client gets that many '
+                'times every rate; use memcached://, redis:// or, in Swift, '
+                'swift.cache to share counters', settings.label,
+                workers if workers else 'several')
+
+
 def filter_factory(global_conf, **local_conf):
     """paste.deploy entry point: validate options and return the filter."""
     conf = dict(global_conf)
     conf.update(local_conf)
     settings = Settings(conf, local_conf, stage_name(local_conf))
+    warn_per_worker(settings, conf)
 
     def ratelimit_filter(app):
         return RateLimitMiddleware(app, settings, conf)

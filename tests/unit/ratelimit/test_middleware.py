@@ -216,3 +216,25 @@ def test_default_timeout_leaves_room_for_a_loaded_machine():
         backend='redis://127.0.0.1:1')(_app)
     assert filt.settings.backend.timeout == 0.5
     assert filt.settings.backend.retry_interval == 1
+
+
+@pytest.mark.parametrize('global_conf, backend, warned', [
+    ({}, 'memory://', True),
+    ({'workers': '4'}, 'memory://', True),
+    ({'workers': 'auto'}, 'memory://', True),
+    ({'workers': '1'}, 'memory://', False),
+    ({'workers': '0'}, 'memory://', False),
+    ({}, 'memcached://127.0.0.1:1', False),
+])
+def test_memory_backend_with_workers_warns_at_start_up(global_conf, backend,
+                                                       warned, caplog):
+    with caplog.at_level(logging.WARNING):
+        middleware.filter_factory(
+            global_conf, rules='per_ip', backend=backend,
+            rule_per_ip='rates=3/minute key=ip', __name__='rl_ip')
+    lines = [r.getMessage() for r in caplog.records
+             if 'memory://' in r.getMessage()]
+    assert bool(lines) is warned
+    if warned:
+        assert lines[0].startswith('ratelimit [filter:rl_ip]: ')
+        assert 'times every rate' in lines[0]
