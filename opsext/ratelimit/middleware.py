@@ -49,6 +49,7 @@ import webob.exc
 
 from opsext import client_ip
 from opsext.exceptions import ConfigError
+from opsext.exceptions import PartialStorageError
 from opsext.exceptions import StorageError
 from opsext import pasteconf
 from opsext.ratelimit import reporting
@@ -353,6 +354,14 @@ class RateLimitMiddleware:
             if self.settings.fail_closed:
                 return None
             self.counters.increment('fallback', self.logger)
+            if isinstance(exc, PartialStorageError):
+                # One server of a ring lost: only its keys count locally.
+                lost = [i for i, c in enumerate(exc.counts) if c is None]
+                local = self._fallback.hit([hits[i] for i in lost], now)
+                counts = list(exc.counts)
+                for position, count in zip(lost, local):
+                    counts[position] = count
+                return counts
             return self._fallback.hit(hits, now)
         if self.health.failing:
             self.health.recovered(self.logger)

@@ -20,7 +20,10 @@ dependency.
 * **Placement**: a consistent-hash ring (md5 points per server, as Swift's
   ``MemcacheRing``) maps each caller key to one server; a key's current
   and previous counters live on the same server. There is no fail-over to
-  another server: moving a key would split its count.
+  another server: moving a key would split its count. A server that is
+  down costs only the keys it holds: a call's hits on the other servers
+  are counted, and :class:`~opsext.exceptions.PartialStorageError` gives
+  their counts beside the lost ones (the filter counts those in memory).
 * **Names**: ``opsext:rl:<md5 hex of the key>:<window index>``, always
   short and free of the whitespace and control characters memcached
   forbids, whatever the caller's key holds.
@@ -230,7 +233,14 @@ class MemcachedStorage(base.Storage):
             # one hit): no grouping, one exchange.
             counts = self._exchange(server, names, b''.join(requests))
         else:
-            counts = self._exchange_ring(servers, names, requests)
+            try:
+                counts = self._exchange_ring(servers, names, requests)
+            except exceptions.PartialStorageError as exc:
+                exc.counts = [
+                    None if count is None else
+                    _new(_WindowCount, (count[0], count[1], elapsed[i]))
+                    for i, count in enumerate(exc.counts)]
+                raise
         return [_new(_WindowCount, (current, previous, elapsed[position]))
                 for position, (current, previous) in enumerate(counts)]
 
@@ -265,7 +275,10 @@ class MemcachedStorage(base.Storage):
                        requests: list) -> list:
         """Send each server its hits' requests at once; return the counts.
 
-        ``servers``, ``names`` and ``requests`` are per hit, in order.
+        ``servers``, ``names`` and ``requests`` are per hit, in order. A
+        server that is down or fails costs only the hits it holds: the
+        others are counted, and :class:`~opsext.exceptions.
+        PartialStorageError` carries their counts (None for the lost ones).
         """
         # Per server: the positions of its hits, their previous windows'
         # counter names and its request.
@@ -277,21 +290,25 @@ class MemcachedStorage(base.Storage):
             batch[0].append(position)
             batch[1].append(names[position])
             batch[2].append(requests[position])
-        # Before sending anything: a call needing a server that is down
-        # fails without counting on the others.
-        for server in batches:
-            server.check_up()
         counts: list = [None] * len(servers)
+        errors: list = []
         sent = []
         try:
             for server, (positions, previous, request) in batches.items():
+                conn = None
                 try:
+                    server.check_up()
                     conn = server.acquire(self.timeout)
-                    sent.append((server, conn, positions, previous, None))
                     deadline = conn.send(b''.join(request), self.timeout)
-                    sent[-1] = (server, conn, positions, previous, deadline)
+                except exceptions.StorageError as exc:
+                    errors.append(exc)
+                    continue
                 except OSError as exc:
-                    raise server.failed(exc, self.timeout) from exc
+                    if conn is not None:
+                        conn.close()
+                    errors.append(server.failed(exc, self.timeout))
+                    continue
+                sent.append((server, conn, positions, previous, deadline))
             while sent:
                 server, conn, positions, previous, deadline = sent[0]
                 try:
@@ -299,18 +316,26 @@ class MemcachedStorage(base.Storage):
                             positions, _read_counts(conn, previous, deadline)):
                         counts[position] = count
                 except OSError as exc:
-                    raise server.failed(exc, self.timeout) from exc
+                    errors.append(server.failed(exc, self.timeout))
+                    conn.close()
                 except _sockets.Garbage as exc:
-                    raise exceptions.StorageError(
+                    errors.append(exceptions.StorageError(
                         'memcached %s answered garbage: %s'
-                        % (server.name, exc)) from exc
+                        % (server.name, exc)))
+                    conn.close()
+                else:
+                    server.release(conn)
+                    server.mark_up()
                 sent.pop(0)
-                server.release(conn)
-                server.mark_up()
         finally:
             # Connections with answers still unread are out of step.
             for _, conn, _, _, _ in sent:
                 conn.close()
+        if errors:
+            message = '; '.join(str(e) for e in errors)
+            if all(count is None for count in counts):
+                raise exceptions.StorageError(message)
+            raise exceptions.PartialStorageError(message, counts)
         return counts
 
     def close(self) -> None:

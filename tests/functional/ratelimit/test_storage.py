@@ -236,12 +236,21 @@ def test_ring_keeps_counting_on_the_server_still_up(key):
         assert took < conftest.FAULT_TIMEOUT / 2
         counts = storage.hit([Hit(k, WINDOW) for k in on_alive], now=NOW)
         assert {c.current for c in counts} == {1}
-        # A call needing both fails without counting on the live one.
-        with pytest.raises(exceptions.StorageError):
-            storage.hit([Hit(on_alive[0], WINDOW), Hit(on_dead[0], WINDOW)],
-                        now=NOW)
+        # A call needing both counts on the live one; only the dead
+        # server's hit is lost.
+        with pytest.raises(exceptions.PartialStorageError) as caught:
+            storage.hit([Hit(on_alive[0], WINDOW), Hit(on_dead[0], WINDOW),
+                         Hit(on_alive[1], WINDOW)], now=NOW)
+        assert dead.address in str(caught.value)
+        lost = caught.value.counts
+        assert lost[1] is None
+        assert (lost[0].current, lost[2].current) == (2, 2)
         assert storage.hit([Hit(on_alive[0], WINDOW)],
-                           now=NOW)[0].current == 2
+                           now=NOW)[0].current == 3
+        # Only hits on the dead server: a plain StorageError.
+        with pytest.raises(exceptions.StorageError) as caught:
+            storage.hit([Hit(on_dead[0], WINDOW)], now=NOW)
+        assert not isinstance(caught.value, exceptions.PartialStorageError)
         storage.close()
 
 
