@@ -42,6 +42,7 @@ most once per ``warn_interval``; with ``fail_closed = true`` it answers
 
 import json
 import time
+from typing import Optional
 
 from oslo_log import log as logging
 import webob
@@ -222,6 +223,9 @@ class RateLimitMiddleware:
         self.clock = time.time
         self._fallback = memory.MemoryStorage()
         self._policies: dict = {}
+        # The backend's eviction count, read once per warn_interval.
+        self._evictions: Optional[int] = None
+        self._evictions_due = 0.0
 
     def _choose_logging(self, environ):
         """Log and count through Swift's logger inside a Swift proxy.
@@ -365,7 +369,31 @@ class RateLimitMiddleware:
             return self._fallback.hit(hits, now)
         if self.health.failing:
             self.health.recovered(self.logger)
+        if time.monotonic() >= self._evictions_due:
+            self._check_evictions(backend)
         return counts
+
+    def _check_evictions(self, backend):
+        """Warn when the backend evicted items since the last look."""
+        interval = self.settings.warn_interval
+        self._evictions_due = time.monotonic() + interval
+        try:
+            seen = backend.evictions()
+        except StorageError:
+            return  # the next counting call reports the failure
+        if seen is None:
+            return
+        last, self._evictions = self._evictions, seen
+        if last is None or seen <= last:  # first look, or a restart
+            return
+        self.counters.increment('evictions', self.logger, seen - last)
+        self.logger.warning(
+            '%s: ratelimit backend %s evicted %d item(s) in the last %ds: '
+            'rate-limit counters may have been lost, giving their keys a '
+            'fresh budget; give it more memory (memcached -m, Redis '
+            'maxmemory) or a Redis of its own with maxmemory-policy '
+            'noeviction', self.settings.label, self.settings.backend_shown,
+            seen - last, interval)
 
     def _log_limited(self, facts, limited):
         what = ('dry_run, would limit' if self.settings.dry_run

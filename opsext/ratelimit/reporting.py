@@ -23,8 +23,11 @@ per request:
   failures since the last one, and one line when the backend answers
   again, saying how long it was out and how many requests were counted in
   memory or refused meanwhile.
+* **Evictions**: once per interval the backend's own count of evicted
+  items is read; a rise is warned about (counters may have been reset)
+  and added to the ``evictions`` counter.
 * **Counters**: ``allowed``, ``limited``, ``dry_run_limited``,
-  ``backend_errors``, ``fallback`` and ``lost_counters``, sent to statsd
+  ``backend_errors``, ``fallback`` and ``evictions``, sent to statsd
   (through Swift's logger inside a Swift proxy, or through
   :class:`StatsdClient` with Swift's ``log_statsd_*`` options in any
   other paste pipeline), else summed into one log line per interval.
@@ -45,7 +48,7 @@ LOG = logging.getLogger(__name__)
 #: The longest request-derived text put in a log line.
 MAX_LOGGED = 200
 COUNTERS = ('allowed', 'limited', 'dry_run_limited', 'backend_errors',
-            'fallback', 'lost_counters')
+            'fallback', 'evictions')
 
 
 def escape(text: str, limit: int = MAX_LOGGED) -> str:
@@ -80,11 +83,14 @@ class StatsdClient:
         self._sock: Optional[socket.socket] = None
 
     def increment(self, metric: str) -> None:
+        self.update_stats(metric, 1)
+
+    def update_stats(self, metric: str, amount: int) -> None:
         if self._sock is None:
             self._sock = socket.socket(self._family, socket.SOCK_DGRAM)
         try:
-            self._sock.sendto(('%s%s:1|c' % (self._prefix, metric)).encode(
-                'utf-8'), self._address)
+            self._sock.sendto(('%s%s:%d|c' % (self._prefix, metric, amount)
+                               ).encode('utf-8'), self._address)
         except OSError:
             pass
 
@@ -128,11 +134,14 @@ class Counters:
         self._counts: dict = {}
         self._next = time.monotonic() + interval
 
-    def increment(self, name: str, logger=LOG) -> None:
+    def increment(self, name: str, logger=LOG, amount: int = 1) -> None:
         if self._statsd is not None:
-            self._statsd.increment(name)
+            if amount == 1:
+                self._statsd.increment(name)
+            else:
+                self._statsd.update_stats(name, amount)
             return
-        self._counts[name] = self._counts.get(name, 0) + 1
+        self._counts[name] = self._counts.get(name, 0) + amount
         now = time.monotonic()
         if now >= self._next:
             self._next = now + self._interval

@@ -147,6 +147,20 @@ class Connection(object):
             raise ConnectionResetError('connection closed by the server')
         self.buf += chunk
 
+    def exchange(self, request: bytes, timeout: float, done) -> bytes:
+        """Send ``request``; read until ``done(answer)``; return it.
+
+        For rare calls (statistics), not the counting path.
+        """
+        deadline = self.send(request, timeout)
+        while not done(bytes(self.buf)):
+            self.fill(deadline)
+            if len(self.buf) > 1 << 20:
+                raise Garbage('answer too long: %r...' % bytes(self.buf[:80]))
+        answer = bytes(self.buf)
+        del self.buf[:]
+        return answer
+
     def close(self) -> None:
         try:
             self.sock.close()

@@ -338,6 +338,31 @@ class MemcachedStorage(base.Storage):
             raise exceptions.PartialStorageError(message, counts)
         return counts
 
+    def evictions(self) -> Optional[int]:
+        """The sum of ``STAT evictions`` over the servers that answer."""
+        total = None
+        for server in self.servers:
+            try:
+                server.check_up()
+            except exceptions.StorageError:
+                continue
+            conn = None
+            try:
+                conn = server.acquire(self.timeout)
+                answer = conn.exchange(b'stats\r\n', self.timeout,
+                                       lambda data: data.endswith(b'END\r\n'))
+            except (OSError, _sockets.Garbage):
+                if conn is not None:
+                    conn.close()
+                continue
+            server.release(conn)
+            for line in answer.split(b'\r\n'):
+                fields = line.split(b' ')
+                if fields[:2] == [b'STAT', b'evictions'] and len(fields) == 3 \
+                        and fields[2].isdigit():
+                    total = (total or 0) + int(fields[2])
+        return total
+
     def close(self) -> None:
         for server in self.servers:
             server.close()

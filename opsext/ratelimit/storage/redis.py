@@ -260,6 +260,37 @@ class RedisStorage(base.Storage):
                                            now - index * window))
         return counts
 
+    def evictions(self) -> Optional[int]:
+        """``evicted_keys`` from the server's ``INFO stats``."""
+        server = self._server
+        server.check_up()
+        conn = None
+        prelude = 0
+        try:
+            conn = server.acquire(self.timeout)
+            prelude = self._prelude_replies if conn.new else 0
+            answer = conn.exchange(
+                (self._prelude if prelude else b'')
+                + command(b'INFO', b'stats'), self.timeout,
+                lambda data: _info_complete(data, prelude))
+        except (OSError, _sockets.Garbage) as exc:
+            if conn is not None:
+                conn.close()
+            raise exceptions.StorageError('redis %s: INFO stats: %s'
+                                          % (self.address, exc)) from exc
+        lines = answer.split(b'\r\n')
+        if any(line != b'+OK' for line in lines[:prelude]):
+            conn.close()
+            raise exceptions.StorageError('redis %s: INFO stats: %r'
+                                          % (self.address, lines[:prelude]))
+        conn.new = False
+        server.release(conn)
+        for line in lines[prelude:]:
+            name, _, value = line.partition(b':')
+            if name == b'evicted_keys' and value.isdigit():
+                return int(value)
+        return None
+
     def close(self) -> None:
         self._server.close()
 
@@ -322,6 +353,19 @@ def _read_reply(conn: _sockets.Connection, hits: int, deadline: float,
         if len(buf) > 64 * size + 4096:
             raise _sockets.Garbage('answer too long: %r...'
                                    % bytes(buf[:80]))
+
+
+def _info_complete(data: bytes, prelude: int) -> bool:
+    """True once ``data`` holds ``prelude`` short answers and a bulk one."""
+    parts = data.split(b'\r\n', prelude + 1)
+    if len(parts) < prelude + 2:
+        return False
+    if any(line[:1] == b'-' for line in parts[:prelude + 1]):
+        raise _sockets.Garbage('error: %r' % data[:120])
+    head, body = parts[prelude], parts[prelude + 1]
+    if head[:1] != b'$' or not head[1:].isdigit():
+        raise _sockets.Garbage('%r, not a bulk string' % head[:80])
+    return len(body) >= int(head[1:]) + 2
 
 
 def parse_uri(uri: str) -> dict:
