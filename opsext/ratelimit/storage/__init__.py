@@ -16,8 +16,9 @@
 * ``memory://`` — this process only (:mod:`.memory`).
 * ``memcached://host:port[,host:port...]`` — a consistent-hash ring over
   the servers (:mod:`.memcached`).
-* ``redis://[:password@]host:port[/db]`` — one Redis server, counting on
-  the server's clock (:mod:`.redis`).
+* ``redis://``, ``rediss://`` (TLS), ``redis+unix://``,
+  ``redis+sentinel://``, ``redis+cluster://`` — Redis through redis-py,
+  counting on the server's clock (:mod:`.redis`).
 
 Drivers are imported only when their scheme is used.
 """
@@ -28,7 +29,9 @@ from typing import Callable, Optional
 
 from opsext.ratelimit.storage.base import Storage
 
-SCHEMES = ('memory', 'memcached', 'redis')
+REDIS_SCHEMES = ('redis', 'rediss', 'redis+unix', 'redis+sentinel',
+                 'redis+cluster')
+SCHEMES = ('memory', 'memcached') + REDIS_SCHEMES
 # Query parameters whose value is a secret.
 _SECRET_PARAM = re.compile(
     r'(?i)((?:^|[?&])(?:[a-z_]*password|passwd|pass|secret|token)=)[^&#]*')
@@ -93,7 +96,7 @@ def from_uri(uri: str, timeout: float = 0.5,
         from opsext.ratelimit.storage import memcached
         return memcached.MemcachedStorage.from_uri(
             uri, timeout=timeout, retry_interval=retry_interval)
-    if scheme == 'redis':
+    if scheme in REDIS_SCHEMES:
         from opsext.ratelimit.storage import redis
         return redis.RedisStorage.from_uri(uri, timeout=timeout,
                                            retry_interval=retry_interval)

@@ -168,23 +168,18 @@ class Connection(object):
             pass
 
 
-class Server(object):
-    """A server: its idle connections and whether it is down."""
+class Health(object):
+    """Whether a server (or a group a client speaks to) is marked down."""
 
-    def __init__(self, kind: str, host: str, port: int,
-                 retry_interval: float) -> None:
+    def __init__(self, kind: str, name: str, retry_interval: float) -> None:
         self.kind = kind
-        self.host = host
-        self.port = port
-        self.name = format_address(host, port)
+        self.name = name
         self.retry_interval = retry_interval
         self.down_until = 0.0
         self.down_reason = ''
         #: Calls that timed out since the last answer.
         self.timeouts = 0
-        self._idle: list[Connection] = []
         self._lock = threading.Lock()
-        self._pid = os.getpid()
 
     def check_up(self) -> None:
         """Raise StorageError while down; let one caller probe after."""
@@ -215,6 +210,9 @@ class Server(object):
         self.down_reason = reason
         self.close()
 
+    def close(self) -> None:
+        """Drop the connections of a server marked down (none here)."""
+
     def failed(self, exc: OSError, timeout: float) -> exceptions.StorageError:
         """Mark down on evidence after ``exc``; return the error to raise.
 
@@ -238,6 +236,18 @@ class Server(object):
         return exceptions.StorageError(
             '%s %s failed: %s; marked down for %.2f s'
             % (self.kind, self.name, reason, self.retry_interval))
+
+
+class Server(Health):
+    """A server: its idle connections and whether it is down."""
+
+    def __init__(self, kind: str, host: str, port: int,
+                 retry_interval: float) -> None:
+        super().__init__(kind, format_address(host, port), retry_interval)
+        self.host = host
+        self.port = port
+        self._idle: list[Connection] = []
+        self._pid = os.getpid()
 
     def acquire(self, timeout: float) -> Connection:
         """An idle connection still open, or a new one.
