@@ -79,7 +79,7 @@ OPTIONS = {
     'headers_on_success': 'true',
     'warn_interval': '60',
 }
-#: ``backend = swift.cache``: the memcached servers of Swift's cache filter.
+#: ``backend = swift.cache``: the MemcacheRing of Swift's cache filter.
 SWIFT_CACHE = 'swift.cache'
 _PREFIXES = ('rule_', 'override_', 'log_', 'set ', '__')
 # A named tuple's own constructor is a Python function; tuple.__new__ with
@@ -223,6 +223,7 @@ class RateLimitMiddleware:
         self.clock = time.time
         self._fallback = memory.MemoryStorage()
         self._policies: dict = {}
+        self._swift_cache = None
         # The backend's eviction count, read once per warn_interval.
         self._evictions: Optional[int] = None
         self._evictions_due = 0.0
@@ -327,16 +328,16 @@ class RateLimitMiddleware:
                     settings.exempt_roles & facts.roles())
 
     def _swift_cache_backend(self, environ):
-        """Our memcached client on the servers of Swift's cache filter."""
+        """The proxy's own MemcacheRing, which Swift's cache filter set."""
         cache = environ.get('swift.cache')
-        servers = getattr(cache, 'memcache_servers', None)
-        if not servers:
+        if cache is None or not hasattr(cache, 'incr'):
             raise StorageError('backend = swift.cache needs the filter to '
                                'the right of Swift\'s cache middleware')
-        self.settings.backend = storage.from_uri(
-            'memcached://' + ','.join(servers), self.settings.timeout,
-            retry_interval=self.settings.retry_interval)
-        return self.settings.backend
+        backend = self._swift_cache
+        if backend is None or backend.ring is not cache:
+            from opsext.ratelimit.storage import swift_cache
+            backend = self._swift_cache = swift_cache.SwiftCacheStorage(cache)
+        return backend
 
     def _count(self, hits, environ):
         """Counts from the backend; on failure, local counts or None."""
