@@ -24,7 +24,14 @@ A rule is written on one line of ``name=value`` words::
   (Swift paths ``/v1/<account>/<container>``), ``project``, ``user`` (from
   the auth middleware), ``method``, ``path`` (the pattern that matched).
 * ``methods``, ``paths`` (optional): which requests the rule counts;
-  ``paths`` are shell-style patterns (``*`` also matches ``/``). Methods
+  ``paths`` are shell-style patterns (``*`` also matches ``/``), matched
+  against the path the application routes on whatever is mounted in front
+  of it: ``SCRIPT_NAME + PATH_INFO`` and each of its tails that drops
+  leading ``SCRIPT_NAME`` segments. So ``/v2.1/servers`` also counts
+  ``/compute/v2.1/servers`` (DevStack mounts nova at ``/compute``), and a
+  prefix a client sends in ``X-Forwarded-Prefix`` (which
+  ``http_proxy_to_wsgi`` prepends to ``SCRIPT_NAME``) cannot walk around
+  a rule. Methods
   are compared as HTTP defines them, case-sensitively: ``PUT`` is not
   ``put`` (which Swift and nova answer 405), so ``methods=put`` is refused
   rather than read as a rule that never counts.
@@ -75,6 +82,19 @@ class RequestFacts:
         self.request_method = environ.get('REQUEST_METHOD', '')
         self.path = environ.get('SCRIPT_NAME', '') + environ.get(
             'PATH_INFO', '')
+
+    def routed_paths(self) -> list:
+        """The full path, then it without each leading mount segment."""
+        paths = self._cache.get('paths')
+        if paths is None:
+            script = self.environ.get('SCRIPT_NAME', '')
+            info = self.environ.get('PATH_INFO', '')
+            paths = [script + info]
+            segments = script.split('/')[1:]
+            for i in range(1, len(segments) + 1):
+                paths.append(''.join('/' + s for s in segments[i:]) + info)
+            self._cache['paths'] = paths
+        return paths
 
     def address(self) -> Optional[net.IPAddress]:
         if 'address' not in self._cache:
@@ -161,7 +181,7 @@ class Rule(NamedTuple):
         matched = None
         if self.paths:
             for pattern, regex in self.paths:
-                if regex.match(facts.path):
+                if any(regex.match(p) for p in facts.routed_paths()):
                     matched = pattern
                     break
             else:

@@ -25,7 +25,7 @@ import uuid
 
 import pytest
 
-from tests.functional.ratelimit import load
+from opsext.testing import ratelimit_load as load
 
 PROCESSES, THREADS, PER_THREAD, LIMIT = 8, 32, 4, 100
 

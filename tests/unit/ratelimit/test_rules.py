@@ -166,3 +166,29 @@ def test_roles_only_from_confirmed_identity():
 
 def test_reseller_request_is_a_role():
     assert 'reselleradmin' in _facts(reseller_request=True).roles()
+
+
+@pytest.mark.parametrize('script, info', [
+    ('/v2.1', '/servers'),                     # nova's urlmap
+    ('/compute/v2.1', '/servers'),             # DevStack's mount
+    ('/evil/prefix/v2.1', '/servers'),         # X-Forwarded-Prefix
+    ('', '/v2.1/servers'),
+])
+def test_paths_match_what_the_api_routes_on(script, info):
+    rule = rules.parse_rule('boots', 'rates=1/second key=project,path '
+                            'methods=POST paths=/v2.1/servers')
+    facts = _facts(SCRIPT_NAME=script, PATH_INFO=info, REQUEST_METHOD='POST',
+                   **_confirmed('p'))
+    assert rule.match(facts)[0] == 'boots|project=p|path=/v2.1/servers'
+
+
+@pytest.mark.parametrize('script, info', [
+    ('/v2.1', '/servers/detail'),
+    ('/v2.1/servers', '/x'),  # the rule's path in SCRIPT_NAME, not routed
+    ('', '/v2.10/servers'),
+])
+def test_paths_do_not_match_other_routes(script, info):
+    rule = rules.parse_rule('boots', 'rates=1/second key=ip '
+                            'paths=/v2.1/servers')
+    facts = _facts(SCRIPT_NAME=script, PATH_INFO=info)
+    assert rule.match(facts) is None

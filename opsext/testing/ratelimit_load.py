@@ -12,6 +12,9 @@
 
 """Many API workers on one key: processes x threads through the filter.
 
+Used by ``tests/functional/ratelimit/test_load.py`` and
+``bench/bench_ratelimit.py``.
+
 Each process is a worker with its own filter (as paste builds one per
 worker), each thread a concurrent request; all send a bounded number of
 requests under the same client address, so under one key.
@@ -56,7 +59,8 @@ def _worker(conf, threads, per_thread, start, results):
     results.put(dict(statuses))
 
 
-def run(conf, processes=8, threads=32, per_thread=4):
+def run(conf: dict, processes: int = 8, threads: int = 32,
+        per_thread: int = 4) -> tuple:
     """Statuses of ``processes * threads * per_thread`` requests, summed.
 
     Returns ``(Counter of statuses, seconds taken)``.
