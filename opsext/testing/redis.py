@@ -40,6 +40,7 @@ import subprocess
 import time
 from typing import Optional, Sequence
 
+from opsext.testing import ports
 from opsext.testing import process
 
 LOG = logging.getLogger(__name__)
@@ -222,9 +223,12 @@ class RedisCluster(object):
                  start_timeout: float = 20.0) -> None:
         self.host = host
         self.start_timeout = start_timeout
+        # The bus port is chosen too: by default it is the port + 10000,
+        # and a free port above 55535 would not do.
+        self.bus_ports = ports.free_ports(masters, host)
         self.servers = [RedisServer(host, extra_args=[
-            '--cluster-enabled', 'yes', '--cluster-node-timeout', '5000'])
-            for _ in range(masters)]
+            '--cluster-enabled', 'yes', '--cluster-node-timeout', '5000',
+            '--cluster-port', str(port)]) for port in self.bus_ports]
 
     @property
     def url(self) -> str:
@@ -244,10 +248,10 @@ class RedisCluster(object):
                                        b'%d' % first, b'%d' % last)
                 if reply != b'+OK':
                     raise RuntimeError('CLUSTER ADDSLOTSRANGE: %r' % reply)
-            for server in self.servers[1:]:
+            for server, bus in zip(self.servers[1:], self.bus_ports[1:]):
                 reply = self.servers[0].command(
                     b'CLUSTER', b'MEET', server.host.encode(),
-                    b'%d' % server.port)
+                    b'%d' % server.port, b'%d' % bus)
                 if reply != b'+OK':
                     raise RuntimeError('CLUSTER MEET: %r' % reply)
             self._wait_ok()
