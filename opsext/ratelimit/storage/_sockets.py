@@ -36,6 +36,7 @@ and a read past the deadline still takes what has arrived.
 import os
 import select
 import socket
+import ssl
 import threading
 import time
 
@@ -141,7 +142,7 @@ class Connection(object):
             self._timeout = 0.0
             try:
                 chunk = self.sock.recv(65536)
-            except BlockingIOError:
+            except (BlockingIOError, ssl.SSLWantReadError):
                 raise socket.timeout('timed out') from None
         if not chunk:
             raise ConnectionResetError('connection closed by the server')
@@ -242,10 +243,12 @@ class Server(Health):
     """A server: its idle connections and whether it is down."""
 
     def __init__(self, kind: str, host: str, port: int,
-                 retry_interval: float) -> None:
+                 retry_interval: float, ssl_context=None) -> None:
+        """:param ssl_context: an ``ssl.SSLContext`` to speak TLS with."""
         super().__init__(kind, format_address(host, port), retry_interval)
         self.host = host
         self.port = port
+        self.ssl_context = ssl_context
         self._idle: list[Connection] = []
         self._pid = os.getpid()
 
@@ -270,6 +273,14 @@ class Server(Health):
         sock = socket.create_connection((self.host, self.port),
                                         timeout=timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.ssl_context is not None:
+            try:
+                # The handshake, bounded by the same timeout.
+                sock = self.ssl_context.wrap_socket(
+                    sock, server_hostname=self.host)
+            except BaseException:
+                sock.close()
+                raise
         return Connection(sock)
 
     def release(self, conn: Connection) -> None:

@@ -11,7 +11,8 @@
 # under the License.
 
 
-"""``memcached://host:port[,host:port...]``: counters in memcached.
+"""``memcached://host:port[,host:port...][?tls=true&...]``: counters in
+memcached, over TLS with ``tls=true`` (:func:`parse_tls`).
 
 A small client for memcached's text protocol on plain sockets (eventlet's
 monkey-patching makes them green in a service), with no third-party
@@ -58,7 +59,9 @@ smallest window.
 
 import bisect
 import hashlib
+import ssl
 import time
+import urllib.parse
 from typing import Optional, Sequence
 
 from opsext import exceptions
@@ -125,7 +128,8 @@ class MemcachedStorage(base.Storage):
     server_clock = False
 
     def __init__(self, servers: Sequence[tuple[str, int]],
-                 timeout: float = 0.5, retry_interval: float = 1.0) -> None:
+                 timeout: float = 0.5, retry_interval: float = 1.0,
+                 ssl_context: Optional[ssl.SSLContext] = None) -> None:
         """Build the ring; connections are opened when first needed.
 
         :param servers: ``(host, port)`` pairs, at least one.
@@ -147,7 +151,7 @@ class MemcachedStorage(base.Storage):
         self.servers = []
         for host, port in servers:
             server = _sockets.Server('memcached', host, int(port),
-                                     retry_interval)
+                                     retry_interval, ssl_context)
             if any(s.name == server.name for s in self.servers):
                 raise ValueError('memcached: server %s listed twice'
                                  % server.name)
@@ -168,8 +172,9 @@ class MemcachedStorage(base.Storage):
 
         :raises ValueError: naming what is wrong with the URI.
         """
-        return cls(parse_uri(uri), timeout=timeout,
-                   retry_interval=retry_interval)
+        servers = parse_uri(uri)
+        return cls(servers, timeout=timeout, retry_interval=retry_interval,
+                   ssl_context=parse_tls(uri))
 
     def window_problem(self, window: int) -> Optional[str]:
         return window_problem(window)
@@ -458,8 +463,59 @@ def _parse(data: bytes, names: list, partial: bool = False) -> list:
     return counts
 
 
+TLS_OPTIONS = ('tls', 'ssl_ca_certs', 'ssl_certfile', 'ssl_keyfile',
+               'ssl_check_hostname')
+
+
+def parse_tls(uri: str) -> Optional[ssl.SSLContext]:
+    """The TLS context a ``memcached://...?tls=true&...`` URI asks for.
+
+    ``tls=true`` (memcached 1.6 ``-Z``), with ``ssl_ca_certs`` (else the
+    system's CAs), ``ssl_certfile`` and ``ssl_keyfile`` (a client
+    certificate), ``ssl_check_hostname`` (``true`` by default). None
+    without ``tls=true``.
+
+    :raises ValueError: naming what is wrong with the URI.
+    """
+    shown = redact_uri(uri)
+    query = uri.partition('?')[2].partition('#')[0]
+    try:
+        pairs = urllib.parse.parse_qsl(query, keep_blank_values=True,
+                                       strict_parsing=bool(query))
+    except ValueError:
+        raise ValueError('memcached URI %r: bad query' % (shown,)) from None
+    options = dict(pairs)
+    unknown = sorted(set(options) - set(TLS_OPTIONS))
+    if unknown or len(options) != len(pairs):
+        raise ValueError('memcached URI %r: unknown or repeated option %r; '
+                         'the options are %s' % (shown, (unknown or [
+                             pairs[0][0]])[0], ', '.join(TLS_OPTIONS)))
+    for name in ('tls', 'ssl_check_hostname'):
+        if options.get(name, 'true') not in ('true', 'false'):
+            raise ValueError('memcached URI %r: %s must be true or false'
+                             % (shown, name))
+    if options.get('tls') != 'true':
+        if len(options) > ('tls' in options):
+            raise ValueError('memcached URI %r: ssl_* options need tls=true'
+                             % (shown,))
+        return None
+    try:
+        context = ssl.create_default_context(
+            cafile=options.get('ssl_ca_certs'))
+        if 'ssl_certfile' in options:
+            context.load_cert_chain(options['ssl_certfile'],
+                                    options.get('ssl_keyfile'))
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError('memcached URI %r: TLS: %s' % (shown, exc)) \
+            from None
+    context.check_hostname = options.get('ssl_check_hostname') != 'false'
+    return context
+
+
 def parse_uri(uri: str) -> list[tuple[str, int]]:
     """The ``(host, port)`` pairs of a ``memcached://`` URI.
+
+    The query, if any, holds the TLS options (:func:`parse_tls`).
 
     :raises ValueError: naming what is wrong with the URI.
     """
@@ -468,8 +524,11 @@ def parse_uri(uri: str) -> list[tuple[str, int]]:
     if not sep or scheme.lower() != 'memcached':
         raise ValueError('memcached URI %r: must begin with memcached://'
                          % (shown,))
-    netloc = rest
-    for char, part in (('#', 'fragment'), ('?', 'query'), ('/', 'path'),
+    netloc = rest.partition('?')[0]
+    if '#' in rest:
+        raise ValueError('memcached URI %r: no fragment allowed; give '
+                         'host:port[,host:port...] only' % (shown,))
+    for char, part in (('#', 'fragment'), ('/', 'path'),
                        ('@', 'credentials')):
         netloc, found, extra = netloc.partition(char)
         if found and (extra or char != '/'):

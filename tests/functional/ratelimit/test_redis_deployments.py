@@ -29,6 +29,7 @@ from opsext.ratelimit import middleware
 from opsext.ratelimit import storage
 from opsext.ratelimit.storage import base
 from opsext.ratelimit.storage import redis
+from opsext.testing.memcached import MemcachedServer
 from opsext.testing.ports import free_port
 from opsext.testing.redis import make_certificate
 from opsext.testing.redis import RedisCluster
@@ -182,3 +183,38 @@ def test_sentinel_names_the_master_it_follows(sentinel):
     # Counted on the master the Sentinel watches.
     assert redis_py.Redis(master.host, master.port).keys(
         'opsext:{%s}:*' % key)
+
+
+@pytest.fixture(scope='module')
+def memcached_tls(tmpdir_short):
+    cert, key = make_certificate(tmpdir_short)
+    port = free_port()
+    with MemcachedServer(tls=(cert, key, port)) as server:
+        yield server, 'memcached://127.0.0.1:%d?tls=true&ssl_ca_certs=%s' % (
+            port, cert)
+
+
+def test_memcached_over_tls(memcached_tls):
+    server, uri = memcached_tls
+    rule = 'r' + uuid.uuid4().hex[:8]
+    conf = {'backend': uri, 'rules': rule, 'fail_closed': 'true',
+            'rule_' + rule: 'rates=2/hour key=ip'}
+    workers = [middleware.filter_factory({}, **conf)(_app)
+               for _ in range(2)]
+    statuses = [webob.Request.blank('/', remote_addr='192.0.2.8')
+                .get_response(w).status_int for w in workers * 2]
+    assert statuses == [200, 200, 429, 429]
+    # Its statistics, over TLS too.
+    assert workers[0].settings.backend.evictions() is not None
+
+
+def test_memcached_tls_verifies_the_certificate(memcached_tls, caplog):
+    server, uri = memcached_tls
+    filt = middleware.filter_factory(
+        {}, backend=uri.split('&')[0], rules='r', fail_closed='true',
+        rule_r='rates=2/hour key=ip')(_app)
+    with caplog.at_level(logging.WARNING):
+        assert webob.Request.blank('/').get_response(filt).status_int == 503
+    assert any('CERTIFICATE_VERIFY_FAILED' in r.getMessage()
+               or 'certificate verify failed' in r.getMessage()
+               for r in caplog.records)

@@ -56,7 +56,12 @@ def test_memcached_uri_scheme_is_case_insensitive_and_allows_a_slash():
     ('memcached://::1:11211', 'IPv6 server .* needs brackets'),
     ('memcached://[::1]', 'has no port'),
     ('memcached://h1:11211/0', 'no path allowed'),
-    ('memcached://h1:11211?timeout=1', 'no query allowed'),
+    ('memcached://h1:11211?timeout=1', "unknown or repeated option "
+     "'timeout'"),
+    ('memcached://h1:11211?tls=yes', 'tls must be true or false'),
+    ('memcached://h1:11211?ssl_ca_certs=/x', 'need tls=true'),
+    ('memcached://h1:11211?tls=true&ssl_ca_certs=/no/such/ca.pem',
+     'TLS: '),
     ('memcached://h1:11211#x', 'no fragment allowed'),
     ('memcached://user:pw@h1:11211', 'no credentials allowed'),
     ('memcached://h1:11211,h1:11211', 'server h1:11211 is listed twice'),
