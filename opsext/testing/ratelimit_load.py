@@ -35,7 +35,7 @@ def _app(environ, start_response):
     return [b'ok']
 
 
-def _worker(conf, threads, per_thread, start, results):
+def _worker(conf, threads, per_thread, ready, start, results):
     filt = middleware.filter_factory({}, **conf)(_app)
     statuses = collections.Counter()
     lock = threading.Lock()
@@ -50,8 +50,9 @@ def _worker(conf, threads, per_thread, start, results):
         with lock:
             statuses.update(mine)
 
-    start.wait(60)
     pool = [threading.Thread(target=client) for _ in range(threads)]
+    ready.put(True)
+    start.wait(120)
     for thread in pool:
         thread.start()
     for thread in pool:
@@ -65,14 +66,21 @@ def run(conf: dict, processes: int = 8, threads: int = 32,
 
     Returns ``(Counter of statuses, seconds taken)``.
     """
-    ctx = multiprocessing.get_context('fork')
-    start = ctx.Event()
-    results = ctx.Queue()
+    # spawn: forking a process that has threads (or eventlet) is unsafe.
+    ctx = multiprocessing.get_context('spawn')
+    ready, start, results = ctx.Queue(), ctx.Event(), ctx.Queue()
     workers = [ctx.Process(target=_worker, args=(
-        conf, threads, per_thread, start, results)) for _ in range(processes)]
+        conf, threads, per_thread, ready, start, results))
+        for _ in range(processes)]
     for worker in workers:
         worker.start()
-    time.sleep(0.5)  # let each worker build its filter and threads
+    try:
+        for _ in workers:  # each has built its filter
+            ready.get(timeout=120)
+    except BaseException:
+        for worker in workers:
+            worker.kill()
+        raise
     began = time.monotonic()
     start.set()
     total = collections.Counter()
