@@ -242,10 +242,19 @@ class MemcachedStorage(base.Storage):
                 counts = self._exchange_ring(servers, names, requests)
             except exceptions.PartialStorageError as exc:
                 exc.counts = [
-                    None if count is None else
+                    None if count is None or count[0] is None else
                     _new(_WindowCount, (count[0], count[1], elapsed[i]))
                     for i, count in enumerate(exc.counts)]
                 raise
+        if any(current is None for current, _previous in counts):
+            lost = [position for position, (current, _previous)
+                    in enumerate(counts) if current is None]
+            raise exceptions.PartialStorageError(
+                'memcached: %d counter(s) lost between add and incr '
+                '(evicted or flushed)' % len(lost), [
+                    None if current is None else
+                    _new(_WindowCount, (current, previous, elapsed[i]))
+                    for i, (current, previous) in enumerate(counts)])
         return [_new(_WindowCount, (current, previous, elapsed[position]))
                 for position, (current, previous) in enumerate(counts)]
 
@@ -421,11 +430,15 @@ def _parse(data: bytes, names: list, partial: bool = False) -> list:
         if i + 1 >= last:
             break
         line = lines[i + 1]
-        if not line.isdigit():
-            # NOT_FOUND: evicted or flushed between our add and incr.
+        if line == b'NOT_FOUND':
+            # Evicted or flushed between our add and incr: the protocol
+            # shows a lost counter; the caller counts that hit elsewhere.
+            count = None
+        elif not line.isdigit():
             raise _sockets.Garbage('incr %s: %r' % (name.decode(),
                                                     line[:80]))
-        count = int(line)
+        else:
+            count = int(line)
         if i + 2 >= last:
             break
         line = lines[i + 2]

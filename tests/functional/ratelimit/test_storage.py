@@ -367,7 +367,8 @@ def test_recovers_after_resume(faulty, key):
 class _GarbageServer(object):
     """A TCP server that answers every connection with nonsense."""
 
-    def __init__(self) -> None:
+    def __init__(self, answer: bytes = b'HELLO THERE\r\n') -> None:
+        self.answer = answer
         self.port = ports.free_port()
         self.accepted = 0
         self.closed = 0
@@ -395,7 +396,7 @@ class _GarbageServer(object):
                 if not data:
                     self.closed += 1
                     return
-                conn.sendall(b'HELLO THERE\r\n')
+                conn.sendall(self.answer)
 
     def close(self) -> None:
         self._sock.close()
@@ -436,3 +437,23 @@ def test_missing_server_binary_is_a_clear_error(server_class, package):
     with pytest.raises(RuntimeError, match="'opsext-no-such-server' not "
                        "found.*apt-get install %s" % package):
         server.start()
+
+
+def test_counter_lost_between_add_and_incr_is_reported(key):
+    # What memcached answers (proto_text.c, process_arithmetic_command)
+    # when the item it just added was evicted or flushed before the incr.
+    server = _GarbageServer(b'STORED\r\nNOT_FOUND\r\nEND\r\n')
+    try:
+        storage = memcached.MemcachedStorage(
+            [('127.0.0.1', server.port)], timeout=conftest.FAULT_TIMEOUT)
+        with pytest.raises(exceptions.PartialStorageError,
+                           match='lost between add and incr') as caught:
+            storage.hit([Hit(key, WINDOW)], now=NOW)
+        assert caught.value.counts == [None]
+        # The connection is still in step: the next call reads its answer.
+        with pytest.raises(exceptions.PartialStorageError):
+            storage.hit([Hit(key, WINDOW)], now=NOW)
+        assert server.accepted == 1
+        storage.close()
+    finally:
+        server.close()
