@@ -36,9 +36,13 @@ round trip to the same server, measured in the same run, in turn with ours
    (goal: ours flat, ratio ~1.0).
 4. Requests per second through the real proxy pipeline (a real all-in-one
    Swift cluster; the pipeline loaded in-process, object GETs) with the
-   filter on the memory backend and on a memcached of its own, and without
-   it, one request to each in turn. The plain pipeline loaded a second time
-   is an A/A control: its ratio shows the noise of the measurement.
+   filter on the memory backend, on a memcached of its own (our one-round-
+   trip client), on ``swift.cache`` (Swift's own MemcacheRing) and on Redis
+   (redis-py), and without it, one request to each in turn. The plain
+   pipeline loaded a second time is an A/A control: its ratio shows the
+   noise of the measurement.
+5. Under load: 8 worker processes x 32 threads on one key, limit 100, with
+   default settings: how many were accepted on memcached and Redis.
 
 Run it with ``tox -e bench``; ``--quick`` for a short run.
 """
@@ -62,6 +66,7 @@ from opsext.ratelimit.storage import base
 from opsext.ratelimit.storage import memory
 from opsext.ratelimit.storage import redis as redis_storage
 from opsext.ratelimit import window
+from opsext.testing import ratelimit_load
 from opsext.testing.memcached import MemcachedServer
 from opsext.testing.redis import RedisServer
 from opsext.testing.swift_cluster import SwiftCluster
@@ -505,7 +510,7 @@ def _redis_state_bytes(redis_server, theirs, keys):
     return ours, log
 
 
-def bench_pipeline(quick):
+def bench_pipeline(quick, redis_server):
     requests = 300 if quick else 2500
     filter_conf = {'use': 'egg:opsext#ratelimit', 'backend': 'memory://',
                    'rules': 'per_ip', 'rule_per_ip': RULE}
@@ -519,11 +524,21 @@ def bench_pipeline(quick):
         memcached_path = _common.proxy_conf_variant(
             cluster, 'memcached', 'backend = memory://',
             'backend = memcached://%s' % backend.address)
+        swift_cache_path = _common.proxy_conf_variant(
+            cluster, 'swift_cache', 'backend = memory://',
+            'backend = swift.cache')
+        redis_path = _common.proxy_conf_variant(
+            cluster, 'redis', 'backend = memory://',
+            'backend = ' + redis_server.url)
         plain = cluster.load_proxy_app(plain_path)
         control = cluster.load_proxy_app(plain_path)
         with_memcached = cluster.load_proxy_app(memcached_path)
-        apps = [plain, control, with_memory, with_memcached]
-        for app, counts in zip(apps, (False, False, True, True)):
+        with_swift_cache = cluster.load_proxy_app(swift_cache_path)
+        with_redis = cluster.load_proxy_app(redis_path)
+        apps = [plain, control, with_memory, with_memcached,
+                with_swift_cache, with_redis]
+        for app, counts in zip(apps, (False, False, True, True, True,
+                                      True)):
             resp = webob.Request.blank(base_req['path'], environ={
                 'REMOTE_ADDR': '127.0.0.7'}, headers=base_req[
                     'headers']).get_response(app)
@@ -534,7 +549,8 @@ def bench_pipeline(quick):
         _common.interleaved(apps, base_req, 50)
         rps = _common.interleaved(apps, base_req, requests)
         note = _fail_open_note(_filter_of(with_memory))
-    rps_plain, rps_control, rps_memory, rps_memcached = rps
+    (rps_plain, rps_control, rps_memory, rps_memcached, rps_swift_cache,
+     rps_redis) = rps
     print('\n4. Object GETs through the real proxy pipeline (req/s, %d '
           'each, interleaved)' % requests)
     print('   without filter          %8.1f' % rps_plain)
@@ -544,11 +560,35 @@ def bench_pipeline(quick):
     print('   with filter, memcached  %8.1f  ratio %.3f  (%+.0f us per '
           'request)' % (rps_memcached, rps_memcached / rps_plain,
                         (1 / rps_memcached - 1 / rps_plain) * 1e6))
+    print('   with filter, swift.cache %7.1f  ratio %.3f  (%+.0f us per '
+          'request; Swift\'s MemcacheRing, 2 round trips)' % (
+              rps_swift_cache, rps_swift_cache / rps_plain,
+              (1 / rps_swift_cache - 1 / rps_plain) * 1e6))
+    print('   with filter, redis      %8.1f  ratio %.3f  (%+.0f us per '
+          'request; redis-py, 1 round trip)' % (
+              rps_redis, rps_redis / rps_plain,
+              (1 / rps_redis - 1 / rps_plain) * 1e6))
+    print('   memcached:// (our client) / swift.cache: %.3f' % (
+        rps_memcached / rps_swift_cache))
     print('   A/A control                       ratio %.3f  (the same plain'
           ' pipeline loaded twice: the noise)' % (rps_control / rps_plain))
     if note:
         print(note)
     return rps
+
+
+def bench_load(memcached_server, redis_server):
+    """8 worker processes x 32 threads, one key, limit 100, defaults."""
+    print('\n5. Under load: 8 processes x 32 threads, 4 requests each, one '
+          'key, limit 100, default settings (goal: exactly 100 accepted)')
+    for name, uri in (('memcached', 'memcached://' + memcached_server.address),
+                      ('redis', redis_server.url)):
+        rule = 'load%d' % int(time.time() * 1000)
+        statuses, took = ratelimit_load.run(
+            {'backend': uri, 'rules': rule,
+             'rule_' + rule: 'rates=100/hour key=ip'})
+        print('   %-10s accepted %4d of %d  (%.2f s)' % (
+            name, statuses[200], sum(statuses.values()), took))
 
 
 def main(argv=None):
@@ -564,7 +604,8 @@ def main(argv=None):
             RedisServer() as redis_server:
         bench_shared(args.quick, memcached_server, redis_server)
         bench_sizes(args.quick, memcached_server, redis_server)
-    bench_pipeline(args.quick)
+        bench_pipeline(args.quick, redis_server)
+        bench_load(memcached_server, redis_server)
     print('\n(%.0f s)' % (time.monotonic() - started))
     return 0
 

@@ -37,3 +37,16 @@ class StorageError(Exception):
     Every backend wraps its own errors (socket errors, protocol errors,
     error answers from the server) in this one type.
     """
+
+
+class PartialStorageError(StorageError):
+    """Some of a call's counters were counted, others were lost.
+
+    A ring of servers where one is down still counts the keys the others
+    hold: ``counts`` has the counts of the call's hits, in order, with None
+    for each hit whose server failed.
+    """
+
+    def __init__(self, message: str, counts: list) -> None:
+        super().__init__(message)
+        self.counts = counts

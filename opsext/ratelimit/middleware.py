@@ -31,16 +31,18 @@ Swift): before auth, nothing tells who the user is::
     rule_writes = rates=100/minute key=project methods=PUT,POST,DELETE
 
 Backends: ``memory://`` (per worker process), ``memcached://...``,
-``redis://...``. When the backend fails or is slower than ``timeout``, the
-filter fails open: the same rules are counted per worker in memory and a
-warning is logged at most once per ``warn_interval``; with
-``fail_closed = true`` it answers ``503`` instead.
+``redis://...``. When the backend fails or does not answer within
+``timeout`` (0.5 s from when the request was sent), the filter fails open:
+the same rules are counted per worker in memory and a warning is logged at
+most once per ``warn_interval``; with ``fail_closed = true`` it answers
+``503`` instead. Logging and counters: :mod:`opsext.ratelimit.reporting`.
 ``etc/`` has commented samples for the Swift proxy and nova's
 ``api-paste.ini``.
 """
 
 import json
 import time
+from typing import Optional
 
 from oslo_log import log as logging
 import webob
@@ -48,8 +50,10 @@ import webob.exc
 
 from opsext import client_ip
 from opsext.exceptions import ConfigError
+from opsext.exceptions import PartialStorageError
 from opsext.exceptions import StorageError
 from opsext import pasteconf
+from opsext.ratelimit import reporting
 from opsext.ratelimit import rules as rules_mod
 from opsext.ratelimit import storage
 from opsext.ratelimit.storage import base
@@ -61,7 +65,8 @@ LOG = logging.getLogger(__name__)
 
 OPTIONS = {
     'backend': 'memory://',
-    'timeout': '0.05',
+    'timeout': '0.5',
+    'retry_interval': '1',
     'rules': '',
     'exempt_cidrs': '',
     'exempt_roles': '',
@@ -74,7 +79,7 @@ OPTIONS = {
     'headers_on_success': 'true',
     'warn_interval': '60',
 }
-#: ``backend = swift.cache``: the memcached servers of Swift's cache filter.
+#: ``backend = swift.cache``: the MemcacheRing of Swift's cache filter.
 SWIFT_CACHE = 'swift.cache'
 _PREFIXES = ('rule_', 'override_', 'log_', 'set ', '__')
 # A named tuple's own constructor is a Python function; tuple.__new__ with
@@ -83,28 +88,57 @@ _new = tuple.__new__
 _Hit = base.Hit
 
 
+def stage_name(local_conf) -> str:
+    """The filter's paste section, for its log lines, errors and metrics.
+
+    Swift's loader puts the section's name in ``__name__``; paste.deploy
+    alone tells a filter nothing of it, so elsewhere ``log_name`` (Swift's
+    option for the same purpose) names it, else ``ratelimit``.
+    """
+    name = str(local_conf.get('__name__') or local_conf.get('log_name')
+               or NAME).strip()
+    return reporting.escape(name, 64)
+
+
 class Settings:
     """Options of one filter stage, parsed and validated once."""
 
-    def __init__(self, conf: dict, local_keys=()) -> None:
+    def __init__(self, conf: dict, local_keys=(), stage: str = NAME) -> None:
+        self.stage = stage
+        #: How the filter is named in log lines and errors.
+        self.label = '%s [filter:%s]' % (NAME, stage)
+        label = self.label
         unknown = [k for k in local_keys
                    if k not in OPTIONS and not k.startswith(_PREFIXES)]
         if unknown:
-            raise ConfigError(NAME, unknown[0], conf[unknown[0]],
+            raise ConfigError(label, unknown[0], conf[unknown[0]],
                               'unknown option')
-        options = pasteconf.PasteOptions(NAME, conf, OPTIONS)
-        self.timeout = options.number('timeout', float, 0.001, 5.0)
+        options = pasteconf.PasteOptions(label, conf, OPTIONS)
+        self.timeout = options.number('timeout', float, 0.01, 10.0)
+        self.retry_interval = options.number('retry_interval', float, 0.1,
+                                             300.0)
         self.warn_interval = options.number('warn_interval', float, 1, 86400)
         self.backend_uri = options.text('backend').strip()
+        #: The backend URI as logs and errors show it: no password.
+        self.backend_shown = storage.redact_uri(self.backend_uri)
         self.backend = None
         if self.backend_uri != SWIFT_CACHE:
             try:
-                self.backend = storage.from_uri(self.backend_uri,
-                                                self.timeout)
+                self.backend = storage.from_uri(
+                    self.backend_uri, self.timeout,
+                    retry_interval=self.retry_interval)
             except ValueError as exc:
-                raise ConfigError(NAME, 'backend', self.backend_uri,
+                raise ConfigError(label, 'backend', self.backend_shown,
                                   str(exc)) from None
-        self.rules = self._rules(conf)
+        self.rules = self._rules(conf, label)
+        self._check_windows(conf, label)
+        self._secrets = storage.uri_secrets(self.backend_uri)
+        try:
+            self.statsd = reporting.statsd_from_conf(conf, stage)
+        except ValueError as exc:
+            option, _, reason = str(exc).partition(': ')
+            raise ConfigError(label, option, conf.get(option), reason) \
+                from None
         self.exempt_cidrs = options.networks('exempt_cidrs')
         self.exempt_roles = frozenset(
             r.strip().lower() for r in options.text(
@@ -115,17 +149,42 @@ class Settings:
         self.x_ratelimit_headers = options.boolean('x_ratelimit_headers')
         self.headers_on_success = options.boolean('headers_on_success')
 
+    def _check_windows(self, conf, label):
+        """Refuse a rate whose window the backend cannot hold."""
+        if self.backend is not None:
+            problem = self.backend.window_problem
+        else:  # swift.cache: Swift's memcached servers
+            from opsext.ratelimit.storage import memcached
+            problem = memcached.window_problem
+        for rule in self.rules:
+            options = [('rule_' + rule.name, rule.rates)]
+            options += [('override_' + rule.name, rates)
+                        for rates in rule.overrides.values()]
+            for option, rates in options:
+                for rate in rates:
+                    reason = problem(rate.window)
+                    if reason:
+                        raise ConfigError(label, option, conf.get(option),
+                                          'backend %s: %s' % (
+                                              self.backend_shown, reason))
+
+    def scrub(self, text: str) -> str:
+        """``text`` without the backend's password, for a log line."""
+        for secret in self._secrets:
+            text = text.replace(secret, storage.REDACTED)
+        return text
+
     @staticmethod
-    def _rules(conf):
+    def _rules(conf, label):
         names = conf.get('rules', '').replace(',', ' ').split()
         if not names:
-            raise ConfigError(NAME, 'rules', conf.get('rules', ''),
+            raise ConfigError(label, 'rules', conf.get('rules', ''),
                               'name at least one rule')
         parsed = []
         for name in names:
             option = 'rule_' + name
             if option not in conf:
-                raise ConfigError(NAME, option, None, 'rule %r is listed in '
+                raise ConfigError(label, option, None, 'rule %r is listed in '
                                   'rules but not defined' % name)
             try:
                 parsed.append(rules_mod.parse_rule(
@@ -133,39 +192,16 @@ class Settings:
             except ValueError as exc:
                 bad = ('override_' + name if 'override' in str(exc)
                        else option)
-                raise ConfigError(NAME, bad, conf.get(bad), str(exc)) \
+                raise ConfigError(label, bad, conf.get(bad), str(exc)) \
                     from None
         return tuple(parsed)
 
 
-class _Counters:
-    """Counters through Swift's statsd logger, or summed into the log."""
-
-    def __init__(self, swift_logger, interval):
-        self._swift = swift_logger
-        self._interval = interval
-        self._counts: dict = {}
-        self._next = time.monotonic() + interval
-
-    def increment(self, name):
-        if self._swift is not None:
-            self._swift.increment(name)
-            return
-        self._counts[name] = self._counts.get(name, 0) + 1
-        now = time.monotonic()
-        if now >= self._next:
-            self._next = now + self._interval
-            counts, self._counts = self._counts, {}
-            LOG.info('ratelimit counters for the last %ds: %s',
-                     self._interval, ', '.join(
-                         '%s=%d' % item for item in sorted(counts.items())))
-
-
-def _swift_logger(conf):
+def _swift_logger(conf, stage):
     """Swift's logger, with its statsd client, for a Swift proxy."""
     from swift.common import utils
     return utils.get_logger(conf, log_route='opsext_ratelimit',
-                            statsd_tail_prefix='opsext_ratelimit')
+                            statsd_tail_prefix=stage)
 
 
 class RateLimitMiddleware:
@@ -176,13 +212,21 @@ class RateLimitMiddleware:
         self.settings = settings
         self._conf = conf or {}
         self.logger = LOG
-        self.counters = _Counters(None, settings.warn_interval)
+        stage, interval = settings.stage, settings.warn_interval
+        self.counters = reporting.Counters(stage, interval, settings.statsd)
+        self.limited_log = reporting.LimitedLog(settings.label, interval)
+        self.health = reporting.BackendHealth(
+            settings.label, settings.backend_shown, interval,
+            settings.fail_closed)
         self._logging_chosen = False
         # The time for backends without a clock of their own; tests set it.
         self.clock = time.time
         self._fallback = memory.MemoryStorage()
-        self._next_warning = 0.0
         self._policies: dict = {}
+        self._swift_cache = None
+        # The backend's eviction count, read once per warn_interval.
+        self._evictions: Optional[int] = None
+        self._evictions_due = 0.0
 
     def _choose_logging(self, environ):
         """Log and count through Swift's logger inside a Swift proxy.
@@ -192,9 +236,10 @@ class RateLimitMiddleware:
         """
         self._logging_chosen = True
         if 'swift.trans_id' in environ:
-            self.logger = _swift_logger(self._conf)
-            self.counters = _Counters(self.logger,
-                                      self.settings.warn_interval)
+            self.logger = _swift_logger(self._conf, self.settings.stage)
+            self.counters = reporting.Counters(
+                self.settings.stage, self.settings.warn_interval,
+                self.logger)
 
     def __call__(self, environ, start_response):
         if not self._logging_chosen:
@@ -263,13 +308,14 @@ class RateLimitMiddleware:
         limited = [(plan, decision) for plan, decision
                    in zip(plans, decisions) if not decision.allowed]
         if not limited:
-            self.counters.increment('allowed')
+            self.counters.increment('allowed', self.logger)
+            self.limited_log.tick(self.logger)
             return None
         self._log_limited(facts, limited)
         if self.settings.dry_run:
-            self.counters.increment('dry_run_limited')
+            self.counters.increment('dry_run_limited', self.logger)
             return None
-        self.counters.increment('limited')
+        self.counters.increment('limited', self.logger)
         return self._too_many(environ, counted, limited)
 
     def _exempt(self, facts):
@@ -282,15 +328,16 @@ class RateLimitMiddleware:
                     settings.exempt_roles & facts.roles())
 
     def _swift_cache_backend(self, environ):
-        """Our memcached client on the servers of Swift's cache filter."""
+        """The proxy's own MemcacheRing, which Swift's cache filter set."""
         cache = environ.get('swift.cache')
-        servers = getattr(cache, 'memcache_servers', None)
-        if not servers:
+        if cache is None or not hasattr(cache, 'incr'):
             raise StorageError('backend = swift.cache needs the filter to '
                                'the right of Swift\'s cache middleware')
-        self.settings.backend = storage.from_uri(
-            'memcached://' + ','.join(servers), self.settings.timeout)
-        return self.settings.backend
+        backend = self._swift_cache
+        if backend is None or backend.ring is not cache:
+            from opsext.ratelimit.storage import swift_cache
+            backend = self._swift_cache = swift_cache.SwiftCacheStorage(cache)
+        return backend
 
     def _count(self, hits, environ):
         """Counts from the backend; on failure, local counts or None."""
@@ -299,32 +346,63 @@ class RateLimitMiddleware:
             backend = self.settings.backend
             if backend is None:
                 backend = self._swift_cache_backend(environ)
-            return backend.hit(hits, now)
+            counts = backend.hit(hits, now)
         except Exception as exc:  # noqa: B902 (any failure fails open)
-            self.counters.increment('backend_errors')
-            now = time.monotonic()
-            if now >= self._next_warning:
-                self._next_warning = now + self.settings.warn_interval
-                self.logger.warning(
-                    'ratelimit backend %s failed (%s: %s); %s (this warning '
-                    'repeats at most every %ds)', self.settings.backend_uri,
-                    type(exc).__name__, exc,
-                    'answering 503 (fail_closed)' if self.settings.fail_closed
-                    else 'counting per worker in memory (fail open)',
-                    self.settings.warn_interval)
+            self.counters.increment('backend_errors', self.logger)
+            reason = '%s: %s' % (type(exc).__name__,
+                                 self.settings.scrub(str(exc)))
+            self.health.failed(self.logger, reason)
             if not isinstance(exc, StorageError):
-                self.logger.exception('unexpected ratelimit backend error')
+                # A bug, not an outage: the traceback helps, at debug.
+                self.logger.debug('%s: unexpected ratelimit backend error',
+                                  self.settings.label, exc_info=True)
             if self.settings.fail_closed:
                 return None
+            self.counters.increment('fallback', self.logger)
+            if isinstance(exc, PartialStorageError):
+                # One server of a ring lost: only its keys count locally.
+                lost = [i for i, c in enumerate(exc.counts) if c is None]
+                local = self._fallback.hit([hits[i] for i in lost], now)
+                counts = list(exc.counts)
+                for position, count in zip(lost, local):
+                    counts[position] = count
+                return counts
             return self._fallback.hit(hits, now)
+        if self.health.failing:
+            self.health.recovered(self.logger)
+        if time.monotonic() >= self._evictions_due:
+            self._check_evictions(backend)
+        return counts
+
+    def _check_evictions(self, backend):
+        """Warn when the backend evicted items since the last look."""
+        interval = self.settings.warn_interval
+        self._evictions_due = time.monotonic() + interval
+        try:
+            seen = backend.evictions()
+        except StorageError:
+            return  # the next counting call reports the failure
+        if seen is None:
+            return
+        last, self._evictions = self._evictions, seen
+        if last is None or seen <= last:  # first look, or a restart
+            return
+        self.counters.increment('evictions', self.logger, seen - last)
+        self.logger.warning(
+            '%s: ratelimit backend %s evicted %d item(s) in the last %ds: '
+            'rate-limit counters may have been lost, giving their keys a '
+            'fresh budget; give it more memory (memcached -m, Redis '
+            'maxmemory) or a Redis of its own with maxmemory-policy '
+            'noeviction', self.settings.label, self.settings.backend_shown,
+            seen - last, interval)
 
     def _log_limited(self, facts, limited):
+        what = ('dry_run, would limit' if self.settings.dry_run
+                else 'limited')
         for (rule, key, rate), decision in limited:
-            self.logger.info(
-                '%s: rule %s rate %s exceeded for %s (%s %s); retry after '
-                '%ds', 'dry_run, would limit' if self.settings.dry_run
-                else 'limited', rule.name, rate, key, facts.request_method,
-                facts.path, decision.retry_after)
+            self.limited_log.record(
+                self.logger, what, rule.name, str(rate), key,
+                facts.request_method, facts.path, decision.retry_after)
 
     def _policy_header(self, counted):
         """``RateLimit-Policy`` for a set of rates, built once per set."""
@@ -420,11 +498,31 @@ class _CountWhenAuthorized:
         return self.result
 
 
+def warn_per_worker(settings: Settings, conf) -> None:
+    """Warn at start-up that ``memory://`` multiplies every rate.
+
+    Swift's ``workers`` (``[DEFAULT]``) says how many processes share the
+    port; ``0`` or ``1`` is one process. Elsewhere the filter cannot know,
+    and API services run several workers by default: it warns.
+    """
+    if not settings.backend_uri.lower().startswith('memory:'):
+        return
+    workers = str(conf.get('workers', '')).strip()
+    if workers in ('0', '1'):
+        return
+    LOG.warning('%s: backend memory:// counts in each worker process: with '
+                '%s workers (and on each node) a client gets that many '
+                'times every rate; use memcached://, redis:// or, in Swift, '
+                'swift.cache to share counters', settings.label,
+                workers if workers else 'several')
+
+
 def filter_factory(global_conf, **local_conf):
     """paste.deploy entry point: validate options and return the filter."""
     conf = dict(global_conf)
     conf.update(local_conf)
-    settings = Settings(conf, local_conf)
+    settings = Settings(conf, local_conf, stage_name(local_conf))
+    warn_per_worker(settings, conf)
 
     def ratelimit_filter(app):
         return RateLimitMiddleware(app, settings, conf)

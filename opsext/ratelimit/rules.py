@@ -24,7 +24,17 @@ A rule is written on one line of ``name=value`` words::
   (Swift paths ``/v1/<account>/<container>``), ``project``, ``user`` (from
   the auth middleware), ``method``, ``path`` (the pattern that matched).
 * ``methods``, ``paths`` (optional): which requests the rule counts;
-  ``paths`` are shell-style patterns (``*`` also matches ``/``).
+  ``paths`` are shell-style patterns (``*`` also matches ``/``), matched
+  against the path the application routes on whatever is mounted in front
+  of it: ``SCRIPT_NAME + PATH_INFO`` and each of its tails that drops
+  leading ``SCRIPT_NAME`` segments. So ``/v2.1/servers`` also counts
+  ``/compute/v2.1/servers`` (DevStack mounts nova at ``/compute``), and a
+  prefix a client sends in ``X-Forwarded-Prefix`` (which
+  ``http_proxy_to_wsgi`` prepends to ``SCRIPT_NAME``) cannot walk around
+  a rule. Methods
+  are compared as HTTP defines them, case-sensitively: ``PUT`` is not
+  ``put`` (which Swift and nova answer 405), so ``methods=put`` is refused
+  rather than read as a rule that never counts.
 
 A rule counts a request only when every part of its key is known: a
 ``project`` rule does not count unauthenticated requests (they cannot
@@ -51,7 +61,12 @@ from opsext.ratelimit import window
 KEY_PARTS = ('ip', 'account', 'container', 'project', 'user', 'method',
              'path')
 _NAME = re.compile(r'\A[A-Za-z0-9_.-]{1,64}\Z')
-_METHOD = re.compile(r'\A[A-Z]{1,16}\Z')
+# RFC 9110 section 9.1: a method is a token, and case-sensitive.
+_METHOD = re.compile(r"\A[-!#$%&'*+.^_`|~0-9A-Za-z]{1,32}\Z")
+#: Methods defined by RFC 9110 and 5789 (and WebDAV's that APIs route).
+STANDARD_METHODS = frozenset((
+    'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE',
+    'PATCH', 'COPY', 'MOVE', 'LOCK', 'UNLOCK', 'PROPFIND', 'MKCOL'))
 _VERSION = re.compile(r'\Av[0-9]+(?:\.[0-9]+)?\Z')
 UNKNOWN_IP = 'unknown'
 
@@ -67,6 +82,19 @@ class RequestFacts:
         self.request_method = environ.get('REQUEST_METHOD', '')
         self.path = environ.get('SCRIPT_NAME', '') + environ.get(
             'PATH_INFO', '')
+
+    def routed_paths(self) -> list:
+        """The full path, then it without each leading mount segment."""
+        paths = self._cache.get('paths')
+        if paths is None:
+            script = self.environ.get('SCRIPT_NAME', '')
+            info = self.environ.get('PATH_INFO', '')
+            paths = [script + info]
+            segments = script.split('/')[1:]
+            for i in range(1, len(segments) + 1):
+                paths.append(''.join('/' + s for s in segments[i:]) + info)
+            self._cache['paths'] = paths
+        return paths
 
     def address(self) -> Optional[net.IPAddress]:
         if 'address' not in self._cache:
@@ -153,7 +181,7 @@ class Rule(NamedTuple):
         matched = None
         if self.paths:
             for pattern, regex in self.paths:
-                if regex.match(facts.path):
+                if any(regex.match(p) for p in facts.routed_paths()):
                     matched = pattern
                     break
             else:
@@ -207,11 +235,18 @@ def parse_rule(name: str, text: str, overrides_text: str = '') -> Rule:
                          % (words['key'], ', '.join(KEY_PARTS)))
     methods = None
     if 'methods' in words:
-        methods = frozenset(m.strip().upper()
-                            for m in words['methods'].split(','))
-        if not all(_METHOD.match(m) for m in methods):
-            raise ValueError('methods %r: HTTP method names, comma '
-                             'separated' % words['methods'])
+        methods = frozenset(m.strip() for m in words['methods'].split(','))
+        for method in sorted(methods):
+            if not _METHOD.match(method):
+                raise ValueError('methods %r: %r is not an HTTP method name '
+                                 '(a token); give names, comma separated'
+                                 % (words['methods'], method))
+            if method not in STANDARD_METHODS and \
+                    method.upper() in STANDARD_METHODS:
+                raise ValueError(
+                    'methods %r: HTTP methods are case-sensitive and %r is '
+                    'not %s; write %s' % (words['methods'], method,
+                                          method.upper(), method.upper()))
     paths = ()
     if 'paths' in words:
         patterns = [p for p in words['paths'].split(',') if p]

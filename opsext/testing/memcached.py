@@ -51,7 +51,14 @@ class MemcachedServer(process.FreezableServer):
     def __init__(self, host: str = '127.0.0.1', port: Optional[int] = None,
                  binary: str = 'memcached', memory_mb: int = 64,
                  log_path: Optional[str] = None,
-                 start_timeout: float = 10.0) -> None:
+                 start_timeout: float = 10.0,
+                 tls: Optional[tuple] = None) -> None:
+        """Describe the server; :meth:`start` runs it.
+
+        :param tls: ``(certificate, key, port)``: also listen for TLS
+            (``-Z``) on ``port``; ``port`` stays plain, for the harness.
+        """
+        self.tls = tls
         self.host = host
         self.port = port
         self.binary = binary
@@ -97,6 +104,11 @@ class MemcachedServer(process.FreezableServer):
     def _start_once(self, path: str) -> None:
         argv = [path, '-l', self.host, '-p', str(self.port), '-U', '0',
                 '-m', str(self.memory_mb)]
+        if self.tls is not None:
+            cert, key, tls_port = self.tls
+            argv[1:3] = ['-l', 'notls:%s:%d' % (self.host, self.port),
+                         '-l', '%s:%d' % (self.host, tls_port), '-Z', '-o',
+                         'ssl_chain_cert=%s,ssl_key=%s' % (cert, key)]
         if os.geteuid() == 0:
             # memcached refuses to run as root without an explicit user.
             argv += ['-u', 'root']

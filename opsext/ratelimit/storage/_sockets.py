@@ -23,17 +23,30 @@ with one non-blocking ``poll`` (no exception, no change of the socket's
 timeout), and the socket timeout is set once per call, when sending, then
 only lowered again before a read if the deadline has come more than
 :data:`TIMEOUT_SLACK` closer since.
+
+**A timeout measures the server, not the caller.** Under load a thread
+waits for the CPU (and the GIL) between any two lines; a deadline that
+starts before the request is built, or a send refused because that wait
+used the deadline up, blames the server for the caller's stall. So the
+deadline of an answer starts once its request is handed to the kernel
+(:meth:`Connection.send` returns it), connecting has a bound of its own,
+and a read past the deadline still takes what has arrived.
 """
 
 import os
 import select
 import socket
+import ssl
 import threading
 import time
 
 from opsext import exceptions
 
 MAX_IDLE = 16
+#: Timeouts in a row (no answer in between) that mark a server down. One
+#: is no evidence: a loaded machine can delay one answer; a refused or
+#: reset connection is, and marks it down at once.
+TIMEOUTS_TO_MARK_DOWN = 3
 #: How much later than the deadline a read may give up (seconds): the
 #: socket's timeout is not set again before every read for less.
 TIMEOUT_SLACK = 0.001
@@ -96,13 +109,18 @@ class Connection(object):
         except OSError:
             return True
 
-    def send(self, data: bytes, deadline: float) -> None:
-        left = deadline - _monotonic()
-        if left <= 0:
-            raise socket.timeout('timed out')
-        self.sock.settimeout(left)
-        self._timeout = left
+    def send(self, data: bytes, timeout: float) -> float:
+        """Send ``data``; return the deadline of its answer.
+
+        The server has ``timeout`` seconds from the moment the request
+        left: however long this thread waited before, it is not the
+        server's time.
+        """
+        if self._timeout != timeout:
+            self.sock.settimeout(timeout)
+            self._timeout = timeout
         self.sock.sendall(data)
+        return _monotonic() + timeout
 
     def fill(self, deadline: float) -> None:
         """Read what has come, waiting until ``deadline`` at most."""
@@ -124,11 +142,25 @@ class Connection(object):
             self._timeout = 0.0
             try:
                 chunk = self.sock.recv(65536)
-            except BlockingIOError:
+            except (BlockingIOError, ssl.SSLWantReadError):
                 raise socket.timeout('timed out') from None
         if not chunk:
             raise ConnectionResetError('connection closed by the server')
         self.buf += chunk
+
+    def exchange(self, request: bytes, timeout: float, done) -> bytes:
+        """Send ``request``; read until ``done(answer)``; return it.
+
+        For rare calls (statistics), not the counting path.
+        """
+        deadline = self.send(request, timeout)
+        while not done(bytes(self.buf)):
+            self.fill(deadline)
+            if len(self.buf) > 1 << 20:
+                raise Garbage('answer too long: %r...' % bytes(self.buf[:80]))
+        answer = bytes(self.buf)
+        del self.buf[:]
+        return answer
 
     def close(self) -> None:
         try:
@@ -137,21 +169,18 @@ class Connection(object):
             pass
 
 
-class Server(object):
-    """A server: its idle connections and whether it is down."""
+class Health(object):
+    """Whether a server (or a group a client speaks to) is marked down."""
 
-    def __init__(self, kind: str, host: str, port: int,
-                 retry_interval: float) -> None:
+    def __init__(self, kind: str, name: str, retry_interval: float) -> None:
         self.kind = kind
-        self.host = host
-        self.port = port
-        self.name = format_address(host, port)
+        self.name = name
         self.retry_interval = retry_interval
         self.down_until = 0.0
         self.down_reason = ''
-        self._idle: list[Connection] = []
+        #: Calls that timed out since the last answer.
+        self.timeouts = 0
         self._lock = threading.Lock()
-        self._pid = os.getpid()
 
     def check_up(self) -> None:
         """Raise StorageError while down; let one caller probe after."""
@@ -171,18 +200,37 @@ class Server(object):
             self.down_until = now + self.retry_interval
 
     def mark_up(self) -> None:
+        """The server answered: forget its failures."""
         if self.down_until:
             self.down_until = 0.0
+        if self.timeouts:
+            self.timeouts = 0
 
     def mark_down(self, reason: str) -> None:
         self.down_until = _monotonic() + self.retry_interval
         self.down_reason = reason
         self.close()
 
+    def close(self) -> None:
+        """Drop the connections of a server marked down (none here)."""
+
     def failed(self, exc: OSError, timeout: float) -> exceptions.StorageError:
-        """Mark down after ``exc``; return the StorageError to raise."""
+        """Mark down on evidence after ``exc``; return the error to raise.
+
+        Evidence is a connection refused, reset or closed, or
+        :data:`TIMEOUTS_TO_MARK_DOWN` timeouts in a row, or a timeout of
+        the call that probed a server marked down.
+        """
         if isinstance(exc, socket.timeout):
             reason = 'timed out (timeout %.3f s)' % timeout
+            with self._lock:
+                self.timeouts += 1
+                timeouts = self.timeouts
+            if timeouts < TIMEOUTS_TO_MARK_DOWN and not self.down_until:
+                return exceptions.StorageError(
+                    '%s %s failed: %s, %d in a row (put aside after %d)'
+                    % (self.kind, self.name, reason, timeouts,
+                       TIMEOUTS_TO_MARK_DOWN))
         else:
             reason = '%s: %s' % (type(exc).__name__, exc)
         self.mark_down(reason)
@@ -190,8 +238,25 @@ class Server(object):
             '%s %s failed: %s; marked down for %.2f s'
             % (self.kind, self.name, reason, self.retry_interval))
 
-    def acquire(self, deadline: float) -> Connection:
-        """An idle connection still open, or a new one."""
+
+class Server(Health):
+    """A server: its idle connections and whether it is down."""
+
+    def __init__(self, kind: str, host: str, port: int,
+                 retry_interval: float, ssl_context=None) -> None:
+        """:param ssl_context: an ``ssl.SSLContext`` to speak TLS with."""
+        super().__init__(kind, format_address(host, port), retry_interval)
+        self.host = host
+        self.port = port
+        self.ssl_context = ssl_context
+        self._idle: list[Connection] = []
+        self._pid = os.getpid()
+
+    def acquire(self, timeout: float) -> Connection:
+        """An idle connection still open, or a new one.
+
+        :param timeout: the bound, in seconds, on connecting.
+        """
         if self._pid != os.getpid():
             # A forked worker must not share its parent's sockets (answers
             # would go to whichever process reads first): close its copies.
@@ -205,12 +270,17 @@ class Server(object):
             if not conn.stale():
                 return conn
             conn.close()
-        left = deadline - _monotonic()
-        if left <= 0:
-            raise socket.timeout('timed out')
         sock = socket.create_connection((self.host, self.port),
-                                        timeout=left)
+                                        timeout=timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.ssl_context is not None:
+            try:
+                # The handshake, bounded by the same timeout.
+                sock = self.ssl_context.wrap_socket(
+                    sock, server_hostname=self.host)
+            except BaseException:
+                sock.close()
+                raise
         return Connection(sock)
 
     def release(self, conn: Connection) -> None:

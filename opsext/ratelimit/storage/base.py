@@ -67,5 +67,27 @@ class Storage(abc.ABC):
         :raises opsext.exceptions.StorageError: on any failure or timeout.
         """
 
+    def window_problem(self, window: int) -> Optional[str]:
+        """Why this backend cannot count a ``window`` (seconds), or None.
+
+        Checked for every rate when the filter loads, so that a window the
+        backend would drop or refuse is an error at start-up, not counters
+        that silently never count.
+        """
+        return None
+
+    def evictions(self) -> Optional[int]:
+        """Items the servers evicted since they started, or None.
+
+        An evicted counter starts again from zero: its key gets a fresh
+        budget. Neither memcached nor Redis says which items went, but both
+        count them (``stats`` ``evictions``, ``INFO`` ``evicted_keys``); a
+        rise tells the operator counters may have been lost. None when the
+        backend cannot tell (memory, or every server down).
+
+        :raises opsext.exceptions.StorageError: on a failure.
+        """
+        return None
+
     def close(self) -> None:
         """Release connections; the backend may be used again after."""

@@ -11,7 +11,8 @@
 # under the License.
 
 
-"""``memcached://host:port[,host:port...]``: counters in memcached.
+"""``memcached://host:port[,host:port...][?tls=true&...]``: counters in
+memcached, over TLS with ``tls=true`` (:func:`parse_tls`).
 
 A small client for memcached's text protocol on plain sockets (eventlet's
 monkey-patching makes them green in a service), with no third-party
@@ -20,7 +21,10 @@ dependency.
 * **Placement**: a consistent-hash ring (md5 points per server, as Swift's
   ``MemcacheRing``) maps each caller key to one server; a key's current
   and previous counters live on the same server. There is no fail-over to
-  another server: moving a key would split its count.
+  another server: moving a key would split its count. A server that is
+  down costs only the keys it holds: a call's hits on the other servers
+  are counted, and :class:`~opsext.exceptions.PartialStorageError` gives
+  their counts beside the lost ones (the filter counts those in memory).
 * **Names**: ``opsext:rl:<md5 hex of the key>:<window index>``, always
   short and free of the whitespace and control characters memcached
   forbids, whatever the caller's key holds.
@@ -39,12 +43,14 @@ dependency.
   command of its own and answered ``ERROR``, and answers stop lining up
   with commands. With one answer per command, each is checked for what it
   must be; anything else drops the connection.
-* **Failures**: every call has one deadline, ``timeout`` seconds, connect
-  included. A server that fails (refused, reset, timed out) makes the call
-  raise :class:`~opsext.exceptions.StorageError` at once and is marked down
-  for ``retry_interval`` seconds, during which calls that need it fail fast;
-  after that, one call probes it again. An answer that is not memcached's
-  raises StorageError and drops that connection.
+* **Failures**: a server has ``timeout`` seconds to answer from when the
+  request was sent, and connecting has as long. A server that fails makes
+  the call raise :class:`~opsext.exceptions.StorageError` at once; it is
+  marked down on evidence (a refused or reset connection, or timeouts in a
+  row, see :mod:`._sockets`) for ``retry_interval`` seconds, during which
+  calls that need it fail fast; after that, one call probes it again. An
+  answer that is not memcached's raises StorageError and drops that
+  connection.
 
 The clock is the caller's (``server_clock = False``): counters are named
 after ``now``, so the proxies' clocks should agree within a fraction of the
@@ -53,22 +59,47 @@ smallest window.
 
 import bisect
 import hashlib
+import ssl
 import time
+import urllib.parse
 from typing import Optional, Sequence
 
 from opsext import exceptions
 from opsext.ratelimit.storage import _sockets
 from opsext.ratelimit.storage import base
+from opsext.ratelimit.storage import redact_uri
 
 _PREFIX = 'opsext:rl:'
 _POINTS_PER_SERVER = 100
-# memcached reads an expiry beyond 30 days as an absolute Unix time.
+# memcached reads an expiry beyond 30 days as an absolute Unix time, a
+# 32-bit one: past 2**31 an item is born expired (or refused).
 _MAX_RELATIVE_TTL = 30 * 24 * 3600
+MAX_EXPIRY = 2 ** 31 - 1
+
+
+def window_problem(window: int, now: Optional[float] = None) -> Optional[str]:
+    """Why memcached cannot hold a ``window``'s counters, or None.
+
+    A counter lives two windows and a second; beyond 30 days memcached
+    takes that as an absolute Unix time, which must stay below 2**31
+    (2038-01-19).
+    """
+    ttl = 2 * window + 1
+    if ttl <= _MAX_RELATIVE_TTL:
+        return None
+    now = time.time() if now is None else now
+    if now + ttl <= MAX_EXPIRY:
+        return None
+    longest = int((MAX_EXPIRY - now - 1) // 2)
+    return ('a window of %d s is longer than memcached can hold: its '
+            'counters would expire after %d s, past 2038-01-19 (memcached '
+            'reads an expiry over 30 days as a 32-bit Unix time), so they '
+            'would be stored already expired; use a window of at most %d s '
+            '(%d days)' % (window, ttl, longest, longest // 86400))
 
 
 # The longest answer to one hit's commands, with room to spare.
 _MAX_ANSWER = 256
-_monotonic = time.monotonic
 _PREFIX_BYTES = _PREFIX.encode('ascii')
 # The md5s remembered, of keys up to _MAX_DIGEST_KEY characters: under
 # 3 MB, whatever the clients send.
@@ -97,7 +128,8 @@ class MemcachedStorage(base.Storage):
     server_clock = False
 
     def __init__(self, servers: Sequence[tuple[str, int]],
-                 timeout: float = 0.05, retry_interval: float = 1.0) -> None:
+                 timeout: float = 0.5, retry_interval: float = 1.0,
+                 ssl_context: Optional[ssl.SSLContext] = None) -> None:
         """Build the ring; connections are opened when first needed.
 
         :param servers: ``(host, port)`` pairs, at least one.
@@ -119,7 +151,7 @@ class MemcachedStorage(base.Storage):
         self.servers = []
         for host, port in servers:
             server = _sockets.Server('memcached', host, int(port),
-                                     retry_interval)
+                                     retry_interval, ssl_context)
             if any(s.name == server.name for s in self.servers):
                 raise ValueError('memcached: server %s listed twice'
                                  % server.name)
@@ -134,14 +166,18 @@ class MemcachedStorage(base.Storage):
         self._ring = [server for _, _, server in points]
 
     @classmethod
-    def from_uri(cls, uri: str, timeout: float = 0.05,
+    def from_uri(cls, uri: str, timeout: float = 0.5,
                  retry_interval: float = 1.0) -> 'MemcachedStorage':
         """Build from ``memcached://host:port[,host:port...]``.
 
         :raises ValueError: naming what is wrong with the URI.
         """
-        return cls(parse_uri(uri), timeout=timeout,
-                   retry_interval=retry_interval)
+        servers = parse_uri(uri)
+        return cls(servers, timeout=timeout, retry_interval=retry_interval,
+                   ssl_context=parse_tls(uri))
+
+    def window_problem(self, window: int) -> Optional[str]:
+        return window_problem(window)
 
     def server_for(self, key: str) -> str:
         """The ``host:port`` of the server that holds ``key``'s counters."""
@@ -171,7 +207,6 @@ class MemcachedStorage(base.Storage):
     def hit(self, hits: Sequence[base.Hit],
             now: Optional[float] = None) -> list[base.WindowCount]:
         now = time.time() if now is None else now
-        deadline = _monotonic() + self.timeout
         if not hits:
             return []
         single = self._single
@@ -201,21 +236,36 @@ class MemcachedStorage(base.Storage):
         if single is not None or servers.count(server) == len(servers):
             # One server for the whole call (always so with one server, or
             # one hit): no grouping, one exchange.
-            counts = self._exchange(server, names, b''.join(requests),
-                                    deadline)
+            counts = self._exchange(server, names, b''.join(requests))
         else:
-            counts = self._exchange_ring(servers, names, requests, deadline)
+            try:
+                counts = self._exchange_ring(servers, names, requests)
+            except exceptions.PartialStorageError as exc:
+                exc.counts = [
+                    None if count is None or count[0] is None else
+                    _new(_WindowCount, (count[0], count[1], elapsed[i]))
+                    for i, count in enumerate(exc.counts)]
+                raise
+        if any(current is None for current, _previous in counts):
+            lost = [position for position, (current, _previous)
+                    in enumerate(counts) if current is None]
+            raise exceptions.PartialStorageError(
+                'memcached: %d counter(s) lost between add and incr '
+                '(evicted or flushed)' % len(lost), [
+                    None if current is None else
+                    _new(_WindowCount, (current, previous, elapsed[i]))
+                    for i, (current, previous) in enumerate(counts)])
         return [_new(_WindowCount, (current, previous, elapsed[position]))
                 for position, (current, previous) in enumerate(counts)]
 
     def _exchange(self, server: _sockets.Server, names: list,
-                  request: bytes, deadline: float) -> list:
+                  request: bytes) -> list:
         """Send ``request`` to ``server``; return its counts."""
         server.check_up()
         conn = None
         try:
-            conn = server.acquire(deadline)
-            conn.send(request, deadline)
+            conn = server.acquire(self.timeout)
+            deadline = conn.send(request, self.timeout)
             counts = _read_counts(conn, names, deadline)
         except OSError as exc:
             if conn is not None:
@@ -235,11 +285,14 @@ class MemcachedStorage(base.Storage):
         server.mark_up()
         return counts
 
-    def _exchange_ring(self, servers: list, names: list, requests: list,
-                       deadline: float) -> list:
+    def _exchange_ring(self, servers: list, names: list,
+                       requests: list) -> list:
         """Send each server its hits' requests at once; return the counts.
 
-        ``servers``, ``names`` and ``requests`` are per hit, in order.
+        ``servers``, ``names`` and ``requests`` are per hit, in order. A
+        server that is down or fails costs only the hits it holds: the
+        others are counted, and :class:`~opsext.exceptions.
+        PartialStorageError` carries their counts (None for the lost ones).
         """
         # Per server: the positions of its hits, their previous windows'
         # counter names and its request.
@@ -251,40 +304,78 @@ class MemcachedStorage(base.Storage):
             batch[0].append(position)
             batch[1].append(names[position])
             batch[2].append(requests[position])
-        # Before sending anything: a call needing a server that is down
-        # fails without counting on the others.
-        for server in batches:
-            server.check_up()
         counts: list = [None] * len(servers)
+        errors: list = []
         sent = []
         try:
             for server, (positions, previous, request) in batches.items():
+                conn = None
                 try:
-                    conn = server.acquire(deadline)
-                    sent.append((server, conn, positions, previous))
-                    conn.send(b''.join(request), deadline)
+                    server.check_up()
+                    conn = server.acquire(self.timeout)
+                    deadline = conn.send(b''.join(request), self.timeout)
+                except exceptions.StorageError as exc:
+                    errors.append(exc)
+                    continue
                 except OSError as exc:
-                    raise server.failed(exc, self.timeout) from exc
+                    if conn is not None:
+                        conn.close()
+                    errors.append(server.failed(exc, self.timeout))
+                    continue
+                sent.append((server, conn, positions, previous, deadline))
             while sent:
-                server, conn, positions, previous = sent[0]
+                server, conn, positions, previous, deadline = sent[0]
                 try:
                     for position, count in zip(
                             positions, _read_counts(conn, previous, deadline)):
                         counts[position] = count
                 except OSError as exc:
-                    raise server.failed(exc, self.timeout) from exc
+                    errors.append(server.failed(exc, self.timeout))
+                    conn.close()
                 except _sockets.Garbage as exc:
-                    raise exceptions.StorageError(
+                    errors.append(exceptions.StorageError(
                         'memcached %s answered garbage: %s'
-                        % (server.name, exc)) from exc
+                        % (server.name, exc)))
+                    conn.close()
+                else:
+                    server.release(conn)
+                    server.mark_up()
                 sent.pop(0)
-                server.release(conn)
-                server.mark_up()
         finally:
             # Connections with answers still unread are out of step.
-            for _, conn, _, _ in sent:
+            for _, conn, _, _, _ in sent:
                 conn.close()
+        if errors:
+            message = '; '.join(str(e) for e in errors)
+            if all(count is None for count in counts):
+                raise exceptions.StorageError(message)
+            raise exceptions.PartialStorageError(message, counts)
         return counts
+
+    def evictions(self) -> Optional[int]:
+        """The sum of ``STAT evictions`` over the servers that answer."""
+        total = None
+        for server in self.servers:
+            try:
+                server.check_up()
+            except exceptions.StorageError:
+                continue
+            conn = None
+            try:
+                conn = server.acquire(self.timeout)
+                answer = conn.exchange(b'stats\r\n', self.timeout,
+                                       lambda data: data.endswith(b'END\r\n'))
+            except (OSError, _sockets.Garbage):
+                if conn is not None:
+                    conn.close()
+                continue
+            server.release(conn)
+            for line in answer.split(b'\r\n'):
+                fields = line.split(b' ')
+                if fields[:2] == [b'STAT', b'evictions'] and len(fields) == 3 \
+                        and fields[2].isdigit():
+                    total = (total or 0) + int(fields[2])
+        return total
 
     def close(self) -> None:
         for server in self.servers:
@@ -339,11 +430,15 @@ def _parse(data: bytes, names: list, partial: bool = False) -> list:
         if i + 1 >= last:
             break
         line = lines[i + 1]
-        if not line.isdigit():
-            # NOT_FOUND: evicted or flushed between our add and incr.
+        if line == b'NOT_FOUND':
+            # Evicted or flushed between our add and incr: the protocol
+            # shows a lost counter; the caller counts that hit elsewhere.
+            count = None
+        elif not line.isdigit():
             raise _sockets.Garbage('incr %s: %r' % (name.decode(),
                                                     line[:80]))
-        count = int(line)
+        else:
+            count = int(line)
         if i + 2 >= last:
             break
         line = lines[i + 2]
@@ -381,54 +476,109 @@ def _parse(data: bytes, names: list, partial: bool = False) -> list:
     return counts
 
 
-def parse_uri(uri: str) -> list[tuple[str, int]]:
-    """The ``(host, port)`` pairs of a ``memcached://`` URI.
+TLS_OPTIONS = ('tls', 'ssl_ca_certs', 'ssl_certfile', 'ssl_keyfile',
+               'ssl_check_hostname')
+
+
+def parse_tls(uri: str) -> Optional[ssl.SSLContext]:
+    """The TLS context a ``memcached://...?tls=true&...`` URI asks for.
+
+    ``tls=true`` (memcached 1.6 ``-Z``), with ``ssl_ca_certs`` (else the
+    system's CAs), ``ssl_certfile`` and ``ssl_keyfile`` (a client
+    certificate), ``ssl_check_hostname`` (``true`` by default). None
+    without ``tls=true``.
 
     :raises ValueError: naming what is wrong with the URI.
     """
+    shown = redact_uri(uri)
+    query = uri.partition('?')[2].partition('#')[0]
+    try:
+        pairs = urllib.parse.parse_qsl(query, keep_blank_values=True,
+                                       strict_parsing=bool(query))
+    except ValueError:
+        raise ValueError('memcached URI %r: bad query' % (shown,)) from None
+    options = dict(pairs)
+    unknown = sorted(set(options) - set(TLS_OPTIONS))
+    if unknown or len(options) != len(pairs):
+        raise ValueError('memcached URI %r: unknown or repeated option %r; '
+                         'the options are %s' % (shown, (unknown or [
+                             pairs[0][0]])[0], ', '.join(TLS_OPTIONS)))
+    for name in ('tls', 'ssl_check_hostname'):
+        if options.get(name, 'true') not in ('true', 'false'):
+            raise ValueError('memcached URI %r: %s must be true or false'
+                             % (shown, name))
+    if options.get('tls') != 'true':
+        if len(options) > ('tls' in options):
+            raise ValueError('memcached URI %r: ssl_* options need tls=true'
+                             % (shown,))
+        return None
+    try:
+        context = ssl.create_default_context(
+            cafile=options.get('ssl_ca_certs'))
+        if 'ssl_certfile' in options:
+            context.load_cert_chain(options['ssl_certfile'],
+                                    options.get('ssl_keyfile'))
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError('memcached URI %r: TLS: %s' % (shown, exc)) \
+            from None
+    context.check_hostname = options.get('ssl_check_hostname') != 'false'
+    return context
+
+
+def parse_uri(uri: str) -> list[tuple[str, int]]:
+    """The ``(host, port)`` pairs of a ``memcached://`` URI.
+
+    The query, if any, holds the TLS options (:func:`parse_tls`).
+
+    :raises ValueError: naming what is wrong with the URI.
+    """
+    shown = redact_uri(uri)
     scheme, sep, rest = uri.partition('://')
     if not sep or scheme.lower() != 'memcached':
         raise ValueError('memcached URI %r: must begin with memcached://'
-                         % (uri,))
-    netloc = rest
-    for char, part in (('#', 'fragment'), ('?', 'query'), ('/', 'path'),
+                         % (shown,))
+    netloc = rest.partition('?')[0]
+    if '#' in rest:
+        raise ValueError('memcached URI %r: no fragment allowed; give '
+                         'host:port[,host:port...] only' % (shown,))
+    for char, part in (('#', 'fragment'), ('/', 'path'),
                        ('@', 'credentials')):
         netloc, found, extra = netloc.partition(char)
         if found and (extra or char != '/'):
             raise ValueError('memcached URI %r: no %s allowed; give '
-                             'host:port[,host:port...] only' % (uri, part))
+                             'host:port[,host:port...] only' % (shown, part))
     servers = []
     for item in netloc.split(','):
-        host, port = _parse_address(item.strip(), uri)
+        host, port = _parse_address(item.strip(), shown)
         if (host, port) in servers:
             raise ValueError('memcached URI %r: server %s is listed twice'
-                             % (uri, _sockets.format_address(host, port)))
+                             % (shown, _sockets.format_address(host, port)))
         servers.append((host, port))
     return servers
 
 
-def _parse_address(item: str, uri: str) -> tuple[str, int]:
+def _parse_address(item: str, shown: str) -> tuple[str, int]:
     if not item:
         raise ValueError('memcached URI %r: empty server address; give '
-                         'host:port[,host:port...]' % (uri,))
+                         'host:port[,host:port...]' % (shown,))
     if item.startswith('['):
         host, _, port = item[1:].partition(']')
         if not port.startswith(':'):
             raise ValueError('memcached URI %r: server %r has no port; '
-                             'give [address]:port' % (uri, item))
+                             'give [address]:port' % (shown, item))
         port = port[1:]
     else:
         host, sep, port = item.rpartition(':')
         if not sep:
             raise ValueError('memcached URI %r: server %r has no port; '
-                             'give host:port' % (uri, item))
+                             'give host:port' % (shown, item))
         if ':' in host:
             raise ValueError('memcached URI %r: IPv6 server %r needs '
-                             'brackets: [address]:port' % (uri, item))
+                             'brackets: [address]:port' % (shown, item))
     if not host or any(c.isspace() or c in '[]/' for c in host):
         raise ValueError('memcached URI %r: bad host %r in %r'
-                         % (uri, host, item))
+                         % (shown, host, item))
     if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
         raise ValueError('memcached URI %r: bad port %r in %r: give a '
-                         'number from 1 to 65535' % (uri, port, item))
+                         'number from 1 to 65535' % (shown, port, item))
     return host, int(port)

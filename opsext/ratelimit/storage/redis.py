@@ -11,53 +11,48 @@
 # under the License.
 
 
-"""``redis://[[user]:password@]host[:port][/db][?clock=server|client]``.
+"""Counters in Redis, through redis-py, however Redis is run.
 
-Counters in one Redis server, through a small RESP2 client on plain
-sockets (eventlet's monkey-patching makes them green in a service), with
-no third-party dependency. Connections, their pool and the marking down
-of a failed server are shared with the memcached backend
-(:mod:`opsext.ratelimit.storage._sockets`).
+URIs (the schemes the ``limits`` library uses)::
 
-* **One round trip per call**: a Lua script, sent with ``EVALSHA``, counts
-  every hit of the call: ``INCR`` of the current window's counter,
-  ``EXPIRE`` when that created it, ``GET`` of the previous window's. A
-  script runs atomically, so no other client can come in between. When
-  Redis answers ``NOSCRIPT`` (restarted, or ``SCRIPT FLUSH``), the call is
-  sent once more with ``EVAL`` and the whole script, which loads it again:
-  Redis refused the first one without running anything, so nothing is
-  counted twice. On a new connection, ``AUTH`` (when the URI has a
-  password) and ``SELECT`` (when it names a database other than 0) go in
-  the same write as the script.
-* **A flat answer**: the script returns one array of integers: the
-  server's time (seconds, microseconds; zeros with ``clock=client``), then
-  the current and previous counts of each hit. The window index and the
-  time elapsed in the window are computed here with the same floating-point
-  operations as in the script, so they agree with the counter names. The
-  answer is parsed strictly: anything else raises
-  :class:`~opsext.exceptions.StorageError` and drops the connection.
-* **Clock**: by default (``clock=server``) the script reads the server's
-  ``TIME``, so the proxies' clocks do not matter (``server_clock = True``
-  and the caller's ``now`` is ignored). ``clock=client`` uses the caller's
-  ``now`` instead, as memcached does; tests use it to control time.
+    redis://[[user]:password@]host[:port][/db]
+    rediss://[[user]:password@]host[:port][/db][?ssl_ca_certs=...]
+    redis+unix://[[user]:password@]/path/to/redis.sock[?db=N]
+    redis+sentinel://[[user]:password@]host:port[,host:port...]/service[/db]
+    redis+cluster://[[user]:password@]host:port[,host:port...]
+
+Every form takes ``?clock=server|client`` too. ``rediss://`` takes
+``ssl_ca_certs``, ``ssl_certfile``, ``ssl_keyfile``, ``ssl_cert_reqs``
+(``required``, the default, or ``none``) and ``ssl_check_hostname``;
+``redis+sentinel://`` takes ``sentinel_username`` and
+``sentinel_password`` for the Sentinels (the URI's own credentials are the
+master's). ``user`` and ``password`` are an ACL user's (Redis 6+), or the
+``requirepass`` password alone.
+
+* **One round trip per call** (per key on a cluster): a Lua script, sent
+  with ``EVALSHA`` (redis-py loads it again after a ``NOSCRIPT``, which
+  ran nothing), counts every hit of the call: ``INCR`` of the current
+  window's counter, ``EXPIRE`` when that created it, ``GET`` of the
+  previous window's. A script runs atomically.
 * **Names**: ``opsext:{<key>}:<window index>``. The caller's key is a Redis
-  Cluster hash tag, so both counters of a key share a slot; ``}`` and ``%``
-  in the key are written ``%7D`` and ``%25`` so that the tag is always the
-  whole key. Cluster mode is not supported yet: one call sends all its keys
-  to one server, and the script builds the counter names itself (the
-  window index depends on the server's clock).
-* **Failures**: every call has one deadline, ``timeout`` seconds,
-  connecting included (and the ``EVAL`` after a ``NOSCRIPT``). A server
-  that fails (refused, reset, timed out) makes the call raise
-  :class:`~opsext.exceptions.StorageError` at once and is marked down for
-  ``retry_interval`` seconds, during which calls fail fast; after that, one
-  call probes it again. An error answer from Redis (a wrong password, say)
-  raises StorageError and drops the connection, without marking the server
-  down.
+  Cluster hash tag, so both counters of a key are in one slot and a key is
+  one script call on a cluster; ``}`` and ``%`` in the key are written
+  ``%7D`` and ``%25`` so that the tag is always the whole key. On a
+  cluster each key is its own call, routed to the key's master.
+* **Clock**: by default (``clock=server``) the script reads the server's
+  ``TIME``, so the proxies' clocks do not matter. ``clock=client`` uses the
+  caller's ``now`` instead; tests use it to control time.
+* **Failures**: redis-py's socket timeout bounds the server's answer (a
+  read's timeout starts when the read does, after the request was sent)
+  and connecting. redis-py retries nothing here: a retried script could
+  count twice. A refused or dropped connection marks the backend down at
+  once, three timeouts in a row do (:mod:`._sockets`), for
+  ``retry_interval`` seconds during which calls fail fast. An error answer
+  (a wrong password, say) raises StorageError without marking it down.
 """
 
-import hashlib
 import math
+import socket
 import time
 import urllib.parse
 from typing import Optional, Sequence
@@ -65,15 +60,21 @@ from typing import Optional, Sequence
 from opsext import exceptions
 from opsext.ratelimit.storage import _sockets
 from opsext.ratelimit.storage import base
+from opsext.ratelimit.storage import redact_uri
 
 CLOCKS = ('server', 'client')
+SCHEMES = ('redis', 'rediss', 'redis+unix', 'redis+sentinel',
+           'redis+cluster')
+_SSL_OPTIONS = ('ssl_ca_certs', 'ssl_certfile', 'ssl_keyfile',
+                'ssl_cert_reqs', 'ssl_check_hostname')
+_CERT_REQS = ('required', 'none')
 
 # KEYS[i]: the counter name prefix of hit i, 'opsext:{<key>}:'.
 # ARGV[1]: the caller's time, or '' for the server's; ARGV[i + 1]: the
 # window of hit i, in seconds. Returns {seconds, microseconds} of the
 # server's TIME (zeros on the caller's clock), then {current, previous}
-# per hit: integers only, cheap to read.
-_SCRIPT = """
+# per hit: integers only.
+SCRIPT = """
 local now
 local result = {0, 0}
 if ARGV[1] == '' then
@@ -98,17 +99,6 @@ for i, prefix in ipairs(KEYS) do
 end
 return result
 """
-_SCRIPT_BYTES = _SCRIPT.encode('ascii')
-_SHA = hashlib.sha1(_SCRIPT_BYTES).hexdigest().encode('ascii')
-_EVALSHA = b'$7\r\nEVALSHA\r\n$40\r\n%s\r\n' % _SHA
-_EVAL = b'$4\r\nEVAL\r\n$%d\r\n%s\r\n' % (
-    len(_SCRIPT_BYTES), _SCRIPT_BYTES)
-_monotonic = time.monotonic
-_floor = math.floor
-
-
-class _ErrorReply(Exception):
-    """Redis answered an error (``-...``): the text of it."""
 
 
 def _escape(key: str) -> str:
@@ -120,260 +110,296 @@ def counter_name(key: str, index: int) -> str:
     return 'opsext:{%s}:%d' % (_escape(key), index)
 
 
-def _bulk(value: bytes) -> bytes:
-    return b'$%d\r\n%s\r\n' % (len(value), value)
-
-
-def command(*args: bytes) -> bytes:
-    """One Redis command in RESP."""
-    return b'*%d\r\n%s' % (len(args), b''.join(_bulk(a) for a in args))
-
-
 class RedisStorage(base.Storage):
-    """Counters in one Redis server, counted by a Lua script."""
+    """Counters in Redis (one server, Sentinel or Cluster), by a script."""
 
-    def __init__(self, host: str = '127.0.0.1', port: int = 6379,
-                 db: int = 0, password: Optional[str] = None,
-                 username: Optional[str] = None, timeout: float = 0.05,
-                 retry_interval: float = 1.0, clock: str = 'server') -> None:
-        """Set the client up; it connects when first needed.
+    def __init__(self, client, name: str, timeout: float = 0.5,
+                 retry_interval: float = 1.0, clock: str = 'server',
+                 cluster: bool = False) -> None:
+        """Count through a redis-py client.
 
-        :param timeout: the bound, in seconds, on one call (connecting
-            included).
-        :param retry_interval: how long, in seconds, the server is left
-            alone after it failed: calls fail at once meanwhile.
+        :param client: a ``redis.Redis`` or ``redis.cluster.RedisCluster``.
+        :param name: how logs and errors name the backend (no password).
         :param clock: ``server`` to count on the server's clock, ``client``
             to use the ``now`` given to :meth:`hit`.
+        :param cluster: one script call per key (a cluster's keys of one
+            call are in different slots).
         """
         if clock not in CLOCKS:
             raise ValueError('redis: clock must be one of %s, got %r'
                              % (', '.join(CLOCKS), clock))
-        if not timeout > 0:
-            raise ValueError('redis: timeout must be > 0, got %r'
-                             % (timeout,))
         if not retry_interval >= 0:
             raise ValueError('redis: retry_interval must be >= 0, got %r'
                              % (retry_interval,))
-        if not (isinstance(db, int) and db >= 0):
-            raise ValueError('redis: db must be an integer >= 0, got %r'
-                             % (db,))
-        self._server = _sockets.Server('redis', host, int(port),
-                                       retry_interval)
-        self.address = self._server.name
+        self.client = client
+        self.address = name
         self.timeout = timeout
         self.retry_interval = retry_interval
         self.server_clock = clock == 'server'
-        # Sent ahead of the first script on each new connection; each
-        # answers +OK.
-        prelude = []
-        if password is not None or username is not None:
-            auth = [b'AUTH']
-            if username is not None:
-                auth.append(username.encode('utf-8'))
-            auth.append((password or '').encode('utf-8'))
-            prelude.append(command(*auth))
-        if db:
-            prelude.append(command(b'SELECT', b'%d' % db))
-        self._prelude = b''.join(prelude)
-        self._prelude_replies = len(prelude)
+        self.cluster = cluster
+        self._health = _sockets.Health('redis', name, retry_interval)
+        self._script = client.register_script(SCRIPT)
 
     @classmethod
-    def from_uri(cls, uri: str, timeout: float = 0.05,
+    def from_uri(cls, uri: str, timeout: float = 0.5,
                  retry_interval: float = 1.0) -> 'RedisStorage':
-        """Build from ``redis://[:password@]host[:port][/db][?clock=...]``.
+        """Build from any of the URIs in this module's docstring.
 
         :raises ValueError: naming what is wrong with the URI.
         """
-        return cls(timeout=timeout, retry_interval=retry_interval,
-                   **parse_uri(uri))
+        if not timeout > 0:
+            raise ValueError('redis: timeout must be > 0, got %r'
+                             % (timeout,))
+        options = parse_uri(uri)
+        client = make_client(options, timeout)
+        return cls(client, options['name'], timeout=timeout,
+                   retry_interval=retry_interval, clock=options['clock'],
+                   cluster=options['kind'] == 'cluster')
 
     def hit(self, hits: Sequence[base.Hit],
             now: Optional[float] = None) -> list[base.WindowCount]:
         if not hits:
             return []
-        deadline = _monotonic() + self.timeout
-        server = self._server
-        server.check_up()
-        # The arguments after the script: numkeys, the keys, then ARGV.
+        self._health.check_up()
         if self.server_clock:
-            clock = b'$0\r\n\r\n'
+            clock = ''
         else:
-            now = float(time.time() if now is None else now)
-            clock = _bulk(repr(now).encode('ascii'))
-        windows = []
-        parts = [b'$%d\r\n%d\r\n' % (len(str(len(hits))), len(hits))]
-        for key, window in hits:
-            if '%' in key or '}' in key:
-                key = _escape(key)
-            name = b'opsext:{%s}:' % key.encode('utf-8', 'surrogatepass')
-            parts.append(b'$%d\r\n%s\r\n' % (len(name), name))
-            windows.append(int(window))
-        parts.append(clock)
-        for window in windows:
-            parts.append(_bulk(b'%d' % window))
-        head = b'*%d\r\n' % (2 * len(hits) + 4)
-        args = b''.join(parts)
-        conn = None
-        try:
-            try:
-                conn = server.acquire(deadline)
-                prelude = conn.new
-                conn.send(b'%s%s%s%s' % (self._prelude if prelude else b'',
-                                         head, _EVALSHA, args), deadline)
-                try:
-                    reply = _read_reply(conn, len(hits), deadline,
-                                        self._prelude_replies
-                                        if prelude else 0)
-                except _ErrorReply as exc:
-                    if not str(exc).startswith('NOSCRIPT'):
-                        raise
-                    # Refused before running anything: send it again with
-                    # the script itself, which loads it for the next calls.
-                    conn.send(b'%s%s%s' % (head, _EVAL, args), deadline)
-                    reply = _read_reply(conn, len(hits), deadline, 0)
-            except OSError as exc:
-                raise server.failed(exc, self.timeout) from exc
-        except _sockets.Garbage as exc:
-            conn.close()
-            raise exceptions.StorageError('redis %s answered garbage: %s'
-                                          % (self.address, exc)) from exc
-        except _ErrorReply as exc:
-            conn.close()
-            raise exceptions.StorageError('redis %s: error: %s'
-                                          % (self.address, exc)) from exc
-        except BaseException:
-            if conn is not None:
-                conn.close()
-            raise
-        conn.new = False
-        server.release(conn)
-        server.mark_up()
-        if self.server_clock:
-            now = reply[0] + reply[1] / 1000000
+            clock = repr(float(time.time() if now is None else now))
+        prefixes = ['opsext:{%s}:' % _escape(key) for key, _window in hits]
+        windows = [int(window) for _key, window in hits]
+        if self.cluster:
+            replies = [self._call([prefix], [clock, window])
+                       for prefix, window in zip(prefixes, windows)]
+        else:
+            replies = [self._call(prefixes, [clock] + windows)]
         counts = []
         for position, window in enumerate(windows):
-            index = _floor(now / window)
-            counts.append(base.WindowCount(reply[2 * position + 2],
-                                           reply[2 * position + 3],
+            reply = replies[position] if self.cluster else replies[0]
+            at = 2 if self.cluster else 2 * position + 2
+            if self.server_clock:
+                now = reply[0] + reply[1] / 1000000
+            index = math.floor(now / window)
+            counts.append(base.WindowCount(reply[at], reply[at + 1],
                                            now - index * window))
+        self._health.mark_up()
         return counts
 
-    def close(self) -> None:
-        self._server.close()
+    def _call(self, keys: list, args: list) -> list:
+        """Run the script once; its flat array of integers."""
+        import redis
+        health = self._health
+        try:
+            reply = self._script(keys=keys, args=args)
+        except redis.exceptions.TimeoutError as exc:
+            raise health.failed(socket.timeout(str(exc)),
+                                self.timeout) from exc
+        except (redis.exceptions.AuthenticationError,
+                redis.exceptions.AuthorizationError) as exc:
+            raise exceptions.StorageError('redis %s: %s: %s' % (
+                self.address, type(exc).__name__, exc)) from exc
+        except (redis.exceptions.ConnectionError, OSError) as exc:
+            raise health.failed(ConnectionError(
+                '%s: %s' % (type(exc).__name__, exc)), self.timeout) from exc
+        except redis.exceptions.RedisError as exc:
+            raise exceptions.StorageError('redis %s: error: %s: %s' % (
+                self.address, type(exc).__name__, exc)) from exc
+        if not (isinstance(reply, list) and
+                len(reply) == 2 * (len(keys) + 1) and
+                all(isinstance(v, int) for v in reply)):
+            raise exceptions.StorageError('redis %s answered garbage: %s'
+                                          % (self.address,
+                                             repr(reply)[:200]))
+        return reply
 
-
-def _read_reply(conn: _sockets.Connection, hits: int, deadline: float,
-                prelude: int) -> list[int]:
-    """Read ``prelude`` answers +OK, then the script's flat array.
-
-    :raises _ErrorReply: when Redis answered an error; the answers were
-        all read, the connection is in step.
-    :raises opsext.ratelimit.storage._sockets.Garbage: on anything that is
-        not the expected answer.
-    """
-    size = 2 * hits + 2
-    head = b'*%d' % size
-    buf = conn.buf
-    while True:
-        conn.fill(deadline)
-        lines = bytes(buf).split(b'\r\n')
-        last = len(lines) - 1  # lines[last]: what follows the last CRLF
-        error = None
-        for i in range(prelude):
-            if i >= last:
-                break
-            if lines[i] != b'+OK':
-                if lines[i][:1] != b'-':
-                    raise _sockets.Garbage('%r' % lines[i][:80])
-                error = error or lines[i]
-        else:
-            i = prelude
-            if i < last:
-                line = lines[i]
-                if line[:1] == b'-':
-                    error = error or line
-                    end = i + 1
-                elif line != head:
-                    raise _sockets.Garbage('%r, not an array of %d'
-                                           % (line[:80], size))
+    def evictions(self) -> Optional[int]:
+        """``evicted_keys`` from ``INFO stats``, summed over masters."""
+        import redis
+        try:
+            if self.cluster:
+                infos = self.client.info('stats', target_nodes='primaries')
+                if isinstance(infos, dict) and 'evicted_keys' not in infos:
+                    infos = list(infos.values())
                 else:
-                    end = i + 1 + size
-                if end <= last:
-                    if end != last or lines[last]:
-                        raise _sockets.Garbage(
-                            '%r after the answer'
-                            % b'\r\n'.join(lines[end:])[:80])
-                    del buf[:]
-                    if error is not None:
-                        raise _ErrorReply(error[1:].decode('utf-8',
-                                                           'replace'))
-                    values = []
-                    for item in lines[i + 1:end]:
-                        digits = item[1:]
-                        if item[:1] != b':' or not (
-                                digits.isdigit() or digits[:1] == b'-'
-                                and digits[1:].isdigit()):
-                            raise _sockets.Garbage(
-                                '%r in an array of integers' % item[:80])
-                        values.append(int(digits))
-                    return values
-        if len(buf) > 64 * size + 4096:
-            raise _sockets.Garbage('answer too long: %r...'
-                                   % bytes(buf[:80]))
+                    infos = [infos]
+            else:
+                infos = [self.client.info('stats')]
+        except (redis.exceptions.RedisError, OSError) as exc:
+            raise exceptions.StorageError('redis %s: INFO stats: %s'
+                                          % (self.address, exc)) from exc
+        total = None
+        for info in infos:
+            if isinstance(info, dict) and isinstance(
+                    info.get('evicted_keys'), int):
+                total = (total or 0) + info['evicted_keys']
+        return total
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def make_client(options: dict, timeout: float):
+    """The redis-py client :func:`parse_uri`'s options describe."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+    common = dict(options['client'])
+    common.update(socket_timeout=timeout, socket_connect_timeout=timeout,
+                  # A script retried after a timeout may count twice.
+                  retry=Retry(NoBackoff(), 0))
+    if options['kind'] == 'sentinel':
+        from redis.sentinel import Sentinel
+        sentinel_kwargs = dict(options['sentinel'])
+        sentinel_kwargs.update(socket_timeout=timeout,
+                               socket_connect_timeout=timeout)
+        sentinel = Sentinel(options['nodes'], sentinel_kwargs=sentinel_kwargs,
+                            **common)
+        return sentinel.master_for(options['service'])
+    if options['kind'] == 'cluster':
+        from redis.cluster import ClusterNode
+        from redis.cluster import RedisCluster
+        common.pop('db', None)
+        return RedisCluster(
+            startup_nodes=[ClusterNode(h, p) for h, p in options['nodes']],
+            **common)
+    return redis.Redis(**common)
 
 
 def parse_uri(uri: str) -> dict:
-    """The :class:`RedisStorage` arguments a ``redis://`` URI gives.
+    """What a Redis URI asks for, checked strictly.
+
+    Returns ``kind`` (``single``, ``sentinel`` or ``cluster``), ``name``
+    (for messages: the URI without password), ``clock``, ``client`` (the
+    redis-py connection arguments), and for Sentinel and Cluster ``nodes``,
+    ``service`` and ``sentinel`` (the Sentinels' own arguments).
 
     :raises ValueError: naming what is wrong with the URI.
     """
+    shown = redact_uri(uri)
+    scheme, sep, _rest = uri.partition('://')
+    scheme = scheme.lower()
+    if not sep or scheme not in SCHEMES:
+        raise ValueError('redis URI %r: must begin with one of %s'
+                         % (shown, ', '.join(s + '://' for s in SCHEMES)))
     try:
         parts = urllib.parse.urlsplit(uri)
+        username, password = parts.username, parts.password
     except ValueError as exc:
-        raise ValueError('redis URI %r: %s' % (uri, exc)) from None
-    if parts.scheme.lower() != 'redis':
-        raise ValueError('redis URI %r: must begin with redis://' % (uri,))
-    if ',' in parts.netloc:
-        raise ValueError('redis URI %r: one server only (cluster and '
-                         'sentinel are not supported)' % (uri,))
-    try:
-        port = parts.port
-    except ValueError as exc:
-        raise ValueError('redis URI %r: bad port: %s' % (uri, exc)) from None
-    if not parts.hostname:
-        raise ValueError('redis URI %r: no host; give redis://host:port'
-                         % (uri,))
-    if port == 0:
-        raise ValueError('redis URI %r: bad port 0: give a number from 1 '
-                         'to 65535' % (uri,))
+        raise ValueError('redis URI %r: %s' % (shown, exc)) from None
     if parts.fragment:
         raise ValueError('redis URI %r: a fragment is not supported'
-                         % (uri,))
-    options = {'host': parts.hostname, 'port': port or 6379,
-               'password': _unquote(parts.password),
-               'username': _unquote(parts.username)}
-    db = parts.path[1:]
-    if db:
-        if not (db.isascii() and db.isdigit()):
-            raise ValueError('redis URI %r: bad database %r: give /N with '
-                             'N a number >= 0' % (uri, db))
-        options['db'] = int(db)
-    try:
-        query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True,
-                                       strict_parsing=bool(parts.query))
-    except ValueError:
-        raise ValueError('redis URI %r: bad query %r' % (uri, parts.query)
-                         ) from None
-    for name, value in query:
-        if name != 'clock':
-            raise ValueError('redis URI %r: unknown option %r; the only '
-                             'one is clock=server|client' % (uri, name))
-        if value not in CLOCKS:
-            raise ValueError('redis URI %r: bad clock %r: give clock=server '
-                             'or clock=client' % (uri, value))
-        options['clock'] = value
+                         % (shown,))
+    client: dict = {}
+    if password is not None or username is not None:
+        if password is None:
+            # redis://secret@host: the lone word is requirepass's password.
+            username, password = None, username
+        client['password'] = urllib.parse.unquote(password)
+        if username:
+            client['username'] = urllib.parse.unquote(username)
+    options = {'kind': 'single', 'name': shown, 'clock': 'server',
+               'client': client}
+    query = _query(parts.query, shown)
+    clock = query.pop('clock', 'server')
+    if clock not in CLOCKS:
+        raise ValueError('redis URI %r: bad clock %r: give clock=server or '
+                         'clock=client' % (shown, clock))
+    options['clock'] = clock
+    netloc = parts.netloc.rpartition('@')[2]
+    path = parts.path
+    if scheme == 'redis+unix':
+        if netloc or not path.startswith('/') or path == '/':
+            raise ValueError('redis URI %r: give redis+unix:///path/to/'
+                             'socket (an absolute path)' % (shown,))
+        client['unix_socket_path'] = urllib.parse.unquote(path)
+        db = query.pop('db', '0')
+        client['db'] = _db(db, shown)
+    elif scheme in ('redis', 'rediss'):
+        host, port = _address(netloc, shown, 6379, single=True)
+        client.update(host=host, port=port, db=_db(path[1:], shown))
+        if scheme == 'rediss':
+            client['ssl'] = True
+            for name in _SSL_OPTIONS:
+                if name in query:
+                    client[name] = query.pop(name)
+            reqs = client.get('ssl_cert_reqs', 'required')
+            if reqs not in _CERT_REQS:
+                raise ValueError('redis URI %r: bad ssl_cert_reqs %r: give '
+                                 'required or none' % (shown, reqs))
+            check = client.get('ssl_check_hostname', 'true')
+            if check not in ('true', 'false'):
+                raise ValueError('redis URI %r: bad ssl_check_hostname %r: '
+                                 'give true or false' % (shown, check))
+            client['ssl_check_hostname'] = check == 'true'
+    else:
+        cluster = scheme == 'redis+cluster'
+        options['nodes'] = [_address(item, shown, 6379 if cluster else 26379)
+                            for item in netloc.split(',')]
+        if cluster:
+            options['kind'] = 'cluster'
+            if path not in ('', '/'):
+                raise ValueError('redis URI %r: a cluster has no database: '
+                                 'give no path' % (shown,))
+        else:
+            options['kind'] = 'sentinel'
+            service, _, db = path[1:].partition('/')
+            if not service:
+                raise ValueError('redis URI %r: name the master: '
+                                 'redis+sentinel://host:port[,...]/service'
+                                 % (shown,))
+            options['service'] = urllib.parse.unquote(service)
+            client['db'] = _db(db, shown)
+            sentinel = {}
+            for name in ('sentinel_username', 'sentinel_password'):
+                if name in query:
+                    sentinel[name[9:]] = query.pop(name)
+            options['sentinel'] = sentinel
+    if query:
+        raise ValueError('redis URI %r: unknown option %r for %s://'
+                         % (shown, sorted(query)[0], scheme))
     return options
 
 
-def _unquote(value: Optional[str]) -> Optional[str]:
-    return urllib.parse.unquote(value) if value else None
+def _query(text: str, shown: str) -> dict:
+    try:
+        pairs = urllib.parse.parse_qsl(text, keep_blank_values=True,
+                                       strict_parsing=bool(text))
+    except ValueError:
+        raise ValueError('redis URI %r: bad query %r'
+                         % (shown, redact_uri(text))) from None
+    query = {}
+    for name, value in pairs:
+        if name in query:
+            raise ValueError('redis URI %r: %r given twice' % (shown, name))
+        query[name] = value
+    return query
+
+
+def _db(text: str, shown: str) -> int:
+    if not text:
+        return 0
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError('redis URI %r: bad database %r: give /N with N a '
+                         'number >= 0' % (shown, text))
+    return int(text)
+
+
+def _address(item: str, shown: str, default_port: int,
+             single: bool = False) -> tuple:
+    if not item:
+        raise ValueError('redis URI %r: no host; give host:port' % (shown,))
+    if single and ',' in item:
+        raise ValueError('redis URI %r: one server only; for several use '
+                         'redis+sentinel:// or redis+cluster://' % (shown,))
+    try:
+        parts = urllib.parse.urlsplit('//' + item)
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:
+        raise ValueError('redis URI %r: bad address %r: %s'
+                         % (shown, item, exc)) from None
+    if not host:
+        raise ValueError('redis URI %r: no host in %r; give host:port'
+                         % (shown, item))
+    if port == 0:
+        raise ValueError('redis URI %r: bad port 0 in %r: give a number '
+                         'from 1 to 65535' % (shown, item))
+    return host, port or default_port

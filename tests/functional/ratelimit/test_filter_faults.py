@@ -14,6 +14,9 @@ import pytest
 import webob
 
 from opsext.ratelimit import middleware
+from opsext.ratelimit.storage import memcached
+from opsext.testing.memcached import MemcachedServer
+from tests.functional.ratelimit.conftest import memcached_get
 from tests.functional.ratelimit.conftest import FAULT_TIMEOUT
 from tests.functional.ratelimit.conftest import RETRY_INTERVAL
 
@@ -91,7 +94,9 @@ def test_backend_outage_fail_closed_answers_503(faulty, name, how):
     _recover(faulty, how)
     assert [status for status, _ in results] == [503] * 5
     assert max(elapsed for _status, elapsed in results) < BOUND
-    assert _timed(filt, '192.0.2.1')[0] == 200
+    # Another client: the frozen server may have counted the requests
+    # that timed out once it woke up (they were sent).
+    assert _timed(filt, '192.0.2.2')[0] == 200
 
 
 @pytest.mark.parametrize('how', ['killed', 'frozen'])
@@ -119,3 +124,44 @@ def test_warning_repeats_once_per_interval(faulty, name, caplog):
             _timed(filt, '192.0.2.1')
     faulty.server.start()
     assert len(_warnings(caplog)) == 2
+
+
+def test_dead_server_in_a_ring_costs_only_its_keys(caplog):
+    """One rule key on each of two memcached servers, one of them dead.
+
+    The live server's key is still counted there, shared by every worker;
+    only the dead server's key is counted per worker in memory.
+    """
+    with MemcachedServer() as alive, MemcachedServer() as dead:
+        uri = 'memcached://%s,%s' % (alive.address, dead.address)
+        conf = {'backend': uri, 'timeout': str(FAULT_TIMEOUT),
+                'retry_interval': str(RETRY_INTERVAL)}
+        # Two rules, keyed on ip and on method, with prefixes chosen so
+        # that for this address one key is on each server.
+        ring = memcached.MemcachedStorage.from_uri(uri)
+        addr = '192.0.2.50'
+        for attempt in range(1000):
+            a, b = 'ra%d' % attempt, 'rb%d' % attempt
+            key_a = '%s|ip=%s|60' % (a, addr)
+            key_b = '%s|method=GET|60' % b
+            if (ring.server_for(key_a), ring.server_for(key_b)) == (
+                    alive.address, dead.address):
+                break
+        conf.update({'rules': '%s %s' % (a, b),
+                     'rule_' + a: 'rates=%d/minute key=ip' % LIMIT,
+                     'rule_' + b: 'rates=100/minute key=method'})
+        worker_a = middleware.filter_factory({}, **conf)(_app)
+        worker_b = middleware.filter_factory({}, **conf)(_app)
+        dead.kill()
+        with caplog.at_level(logging.WARNING):
+            statuses = [_timed(w, addr)[0]
+                        for w in (worker_a, worker_b) * LIMIT]
+        # Shared on the live server: LIMIT in all, not LIMIT per worker.
+        assert statuses == [200] * LIMIT + [429] * LIMIT
+        index = int(time.time() // 60)
+        stored = [memcached_get(alive.address,
+                                memcached.counter_name(key_a, i))
+                  for i in (index - 1, index)]
+        assert sum(c or 0 for c in stored) == 2 * LIMIT
+        assert len(_warnings(caplog)) == 2  # once per worker
+        assert dead.address in _warnings(caplog)[0].getMessage()

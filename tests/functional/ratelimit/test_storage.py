@@ -13,6 +13,7 @@ import pytest
 
 from opsext import exceptions
 from opsext.ratelimit.storage import base
+from opsext.ratelimit.storage import _sockets
 from opsext.ratelimit.storage import memcached
 from opsext.ratelimit.storage import redis
 from opsext.testing import ports
@@ -235,12 +236,21 @@ def test_ring_keeps_counting_on_the_server_still_up(key):
         assert took < conftest.FAULT_TIMEOUT / 2
         counts = storage.hit([Hit(k, WINDOW) for k in on_alive], now=NOW)
         assert {c.current for c in counts} == {1}
-        # A call needing both fails without counting on the live one.
-        with pytest.raises(exceptions.StorageError):
-            storage.hit([Hit(on_alive[0], WINDOW), Hit(on_dead[0], WINDOW)],
-                        now=NOW)
+        # A call needing both counts on the live one; only the dead
+        # server's hit is lost.
+        with pytest.raises(exceptions.PartialStorageError) as caught:
+            storage.hit([Hit(on_alive[0], WINDOW), Hit(on_dead[0], WINDOW),
+                         Hit(on_alive[1], WINDOW)], now=NOW)
+        assert dead.address in str(caught.value)
+        lost = caught.value.counts
+        assert lost[1] is None
+        assert (lost[0].current, lost[2].current) == (2, 2)
         assert storage.hit([Hit(on_alive[0], WINDOW)],
-                           now=NOW)[0].current == 2
+                           now=NOW)[0].current == 3
+        # Only hits on the dead server: a plain StorageError.
+        with pytest.raises(exceptions.StorageError) as caught:
+            storage.hit([Hit(on_dead[0], WINDOW)], now=NOW)
+        assert not isinstance(caught.value, exceptions.PartialStorageError)
         storage.close()
 
 
@@ -300,13 +310,27 @@ def test_frozen_server_fails_within_timeout(faulty, key, warm):
 def test_calls_fail_fast_while_server_is_down(faulty, key, fault):
     faulty.storage.hit([Hit(key, WINDOW)], now=NOW)
     getattr(faulty.server, fault)()
-    result, _ = _timed_hit(faulty.storage, [Hit(key, WINDOW)])
-    assert isinstance(result, exceptions.StorageError)
+    # Evidence: a refused connection at once; timeouts only in a row.
+    tries = 1 if fault == 'kill' else _sockets.TIMEOUTS_TO_MARK_DOWN
+    for attempt in range(1, tries + 1):
+        result, _ = _timed_hit(faulty.storage, [Hit(key, WINDOW)])
+        assert isinstance(result, exceptions.StorageError)
+        assert ('marked down' in str(result)) is (attempt == tries)
     for _ in range(20):
         result, took = _timed_hit(faulty.storage, [Hit(key, WINDOW)])
         assert isinstance(result, exceptions.StorageError)
         assert 'marked down' in str(result)
         assert took < conftest.FAULT_TIMEOUT / 2
+
+
+def test_one_timeout_does_not_mark_the_server_down(faulty, key):
+    faulty.storage.hit([Hit(key, WINDOW)], now=NOW)
+    faulty.server.pause()
+    result, _ = _timed_hit(faulty.storage, [Hit(key, WINDOW)])
+    faulty.server.resume()
+    assert 'timed out' in str(result) and 'marked down' not in str(result)
+    # Used again at once: the call that timed out was counted too.
+    assert faulty.storage.hit([Hit(key, WINDOW)], now=NOW)[0].current == 3
 
 
 def test_recovers_after_restart(faulty, key):
@@ -343,7 +367,8 @@ def test_recovers_after_resume(faulty, key):
 class _GarbageServer(object):
     """A TCP server that answers every connection with nonsense."""
 
-    def __init__(self) -> None:
+    def __init__(self, answer: bytes = b'HELLO THERE\r\n') -> None:
+        self.answer = answer
         self.port = ports.free_port()
         self.accepted = 0
         self.closed = 0
@@ -371,7 +396,7 @@ class _GarbageServer(object):
                 if not data:
                     self.closed += 1
                     return
-                conn.sendall(b'HELLO THERE\r\n')
+                conn.sendall(self.answer)
 
     def close(self) -> None:
         self._sock.close()
@@ -412,3 +437,23 @@ def test_missing_server_binary_is_a_clear_error(server_class, package):
     with pytest.raises(RuntimeError, match="'opsext-no-such-server' not "
                        "found.*apt-get install %s" % package):
         server.start()
+
+
+def test_counter_lost_between_add_and_incr_is_reported(key):
+    # What memcached answers (proto_text.c, process_arithmetic_command)
+    # when the item it just added was evicted or flushed before the incr.
+    server = _GarbageServer(b'STORED\r\nNOT_FOUND\r\nEND\r\n')
+    try:
+        storage = memcached.MemcachedStorage(
+            [('127.0.0.1', server.port)], timeout=conftest.FAULT_TIMEOUT)
+        with pytest.raises(exceptions.PartialStorageError,
+                           match='lost between add and incr') as caught:
+            storage.hit([Hit(key, WINDOW)], now=NOW)
+        assert caught.value.counts == [None]
+        # The connection is still in step: the next call reads its answer.
+        with pytest.raises(exceptions.PartialStorageError):
+            storage.hit([Hit(key, WINDOW)], now=NOW)
+        assert server.accepted == 1
+        storage.close()
+    finally:
+        server.close()

@@ -180,6 +180,11 @@ def test_unexpected_backend_exception_fails_open(make):
     ({'backend': 'memcached://'}, 'backend'),
     ({'timeout': '0'}, 'timeout'),
     ({'timeout': 'fast'}, 'timeout'),
+    ({'timeout': '0.001'}, 'timeout'),
+    ({'timeout': '11'}, 'timeout'),
+    ({'retry_interval': '0'}, 'retry_interval'),
+    ({'retry_interval': '301'}, 'retry_interval'),
+    ({'retry_interval': 'soon'}, 'retry_interval'),
     ({'fail_closed': 'maybe'}, 'fail_closed'),
     ({'dry_run': '2'}, 'dry_run'),
     ({'exempt_cidrs': '10.0.0.1/8'}, 'exempt_cidrs'),
@@ -194,3 +199,42 @@ def test_bad_config_names_the_option(conf, option):
     with pytest.raises(ConfigError) as info:
         middleware.filter_factory({}, **full)
     assert info.value.option == option
+
+
+def test_timeout_and_retry_interval_reach_the_backend():
+    filt = middleware.filter_factory(
+        {}, rules='per_ip', rule_per_ip='rates=3/minute key=ip',
+        backend='memcached://127.0.0.1:1', timeout='0.25',
+        retry_interval='7')(_app)
+    assert filt.settings.backend.timeout == 0.25
+    assert filt.settings.backend.retry_interval == 7
+
+
+def test_default_timeout_leaves_room_for_a_loaded_machine():
+    filt = middleware.filter_factory(
+        {}, rules='per_ip', rule_per_ip='rates=3/minute key=ip',
+        backend='redis://127.0.0.1:1')(_app)
+    assert filt.settings.backend.timeout == 0.5
+    assert filt.settings.backend.retry_interval == 1
+
+
+@pytest.mark.parametrize('global_conf, backend, warned', [
+    ({}, 'memory://', True),
+    ({'workers': '4'}, 'memory://', True),
+    ({'workers': 'auto'}, 'memory://', True),
+    ({'workers': '1'}, 'memory://', False),
+    ({'workers': '0'}, 'memory://', False),
+    ({}, 'memcached://127.0.0.1:1', False),
+])
+def test_memory_backend_with_workers_warns_at_start_up(global_conf, backend,
+                                                       warned, caplog):
+    with caplog.at_level(logging.WARNING):
+        middleware.filter_factory(
+            global_conf, rules='per_ip', backend=backend,
+            rule_per_ip='rates=3/minute key=ip', __name__='rl_ip')
+    lines = [r.getMessage() for r in caplog.records
+             if 'memory://' in r.getMessage()]
+    assert bool(lines) is warned
+    if warned:
+        assert lines[0].startswith('ratelimit [filter:rl_ip]: ')
+        assert 'times every rate' in lines[0]

@@ -23,7 +23,7 @@ def _confirmed(project='p1', user='u1', roles='member'):
 
 def test_parse_rule_full():
     rule = rules.parse_rule('w', 'rates=100/minute;5000/hour '
-                            'key=project,method methods=put,POST '
+                            'key=project,method methods=PUT,POST '
                             'paths=/v1/*,/v2/*')
     assert rule.rates == ((100, 60), (5000, 3600))
     assert rule.key == ('project', 'method')
@@ -37,7 +37,10 @@ def test_parse_rule_full():
     ('rates=1/second key=ip,ip', 'distinct'),
     ('rates=1/second key=tenant', 'distinct'),
     ('rates=1/second key=ip speed=fast', 'unknown word'),
-    ('rates=1/second key=ip methods=G3T', 'HTTP method'),
+    ('rates=1/second key=ip methods=G@T', 'not an HTTP method'),
+    ('rates=1/second key=ip methods=GET,', 'not an HTTP method'),
+    ('rates=1/second key=ip methods=put', "case-sensitive.*write PUT"),
+    ('rates=1/second key=ip methods=Post', "case-sensitive.*write POST"),
     ('rates=1/second key=ip paths=v1/*', 'starting with /'),
     ('rates=1/second key=path', 'needs paths'),
     ('rates=1/second key=ip rates=2/second', 'twice'),
@@ -129,6 +132,16 @@ def test_methods_select_requests():
     assert rule.match(_facts(REQUEST_METHOD='PUT')) is not None
 
 
+def test_methods_are_case_sensitive_tokens():
+    rule = rules.parse_rule('r', 'rates=1/second key=ip '
+                            'methods=PUT,M-SEARCH,purge')
+    assert rule.methods == frozenset(('PUT', 'M-SEARCH', 'purge'))
+    assert rule.match(_facts(REQUEST_METHOD='put')) is None
+    assert rule.match(_facts(REQUEST_METHOD='M-SEARCH')) is not None
+    assert rule.match(_facts(REQUEST_METHOD='purge')) is not None
+    assert rule.match(_facts(REQUEST_METHOD='PURGE')) is None
+
+
 def test_path_pattern_selects_and_keys():
     rule = rules.parse_rule('r', 'rates=1/second key=path,ip '
                             'paths=/v2.1/servers*,/v1/*')
@@ -153,3 +166,29 @@ def test_roles_only_from_confirmed_identity():
 
 def test_reseller_request_is_a_role():
     assert 'reselleradmin' in _facts(reseller_request=True).roles()
+
+
+@pytest.mark.parametrize('script, info', [
+    ('/v2.1', '/servers'),                     # nova's urlmap
+    ('/compute/v2.1', '/servers'),             # DevStack's mount
+    ('/evil/prefix/v2.1', '/servers'),         # X-Forwarded-Prefix
+    ('', '/v2.1/servers'),
+])
+def test_paths_match_what_the_api_routes_on(script, info):
+    rule = rules.parse_rule('boots', 'rates=1/second key=project,path '
+                            'methods=POST paths=/v2.1/servers')
+    facts = _facts(SCRIPT_NAME=script, PATH_INFO=info, REQUEST_METHOD='POST',
+                   **_confirmed('p'))
+    assert rule.match(facts)[0] == 'boots|project=p|path=/v2.1/servers'
+
+
+@pytest.mark.parametrize('script, info', [
+    ('/v2.1', '/servers/detail'),
+    ('/v2.1/servers', '/x'),  # the rule's path in SCRIPT_NAME, not routed
+    ('', '/v2.10/servers'),
+])
+def test_paths_do_not_match_other_routes(script, info):
+    rule = rules.parse_rule('boots', 'rates=1/second key=ip '
+                            'paths=/v2.1/servers')
+    facts = _facts(SCRIPT_NAME=script, PATH_INFO=info)
+    assert rule.match(facts) is None

@@ -4,6 +4,7 @@ Building a shared backend connects to nothing, so no server is needed.
 """
 
 import pytest
+import redis as redis_py
 
 from opsext.ratelimit import storage
 from opsext.ratelimit.storage import memcached
@@ -55,7 +56,12 @@ def test_memcached_uri_scheme_is_case_insensitive_and_allows_a_slash():
     ('memcached://::1:11211', 'IPv6 server .* needs brackets'),
     ('memcached://[::1]', 'has no port'),
     ('memcached://h1:11211/0', 'no path allowed'),
-    ('memcached://h1:11211?timeout=1', 'no query allowed'),
+    ('memcached://h1:11211?timeout=1', "unknown or repeated option "
+     "'timeout'"),
+    ('memcached://h1:11211?tls=yes', 'tls must be true or false'),
+    ('memcached://h1:11211?ssl_ca_certs=/x', 'need tls=true'),
+    ('memcached://h1:11211?tls=true&ssl_ca_certs=/no/such/ca.pem',
+     'TLS: '),
     ('memcached://h1:11211#x', 'no fragment allowed'),
     ('memcached://user:pw@h1:11211', 'no credentials allowed'),
     ('memcached://h1:11211,h1:11211', 'server h1:11211 is listed twice'),
@@ -65,7 +71,8 @@ def test_memcached_uri_scheme_is_case_insensitive_and_allows_a_slash():
 def test_memcached_uri_errors_name_the_problem(uri, problem):
     with pytest.raises(ValueError, match=problem) as caught:
         memcached.MemcachedStorage.from_uri(uri)
-    assert repr(uri) in str(caught.value)
+    assert repr(storage.redact_uri(uri)) in str(caught.value)
+    assert ':pw@' not in str(caught.value)
 
 
 @pytest.mark.parametrize('option, value', [
@@ -93,23 +100,64 @@ def test_memcached_counter_names_are_safe_for_memcached():
 
 def test_redis_uri_defaults():
     assert redis.parse_uri('redis://127.0.0.1') == {
-        'host': '127.0.0.1', 'port': 6379, 'password': None,
-        'username': None}
+        'kind': 'single', 'name': 'redis://127.0.0.1', 'clock': 'server',
+        'client': {'host': '127.0.0.1', 'port': 6379, 'db': 0}}
     backend = storage.from_uri('redis://127.0.0.1:6380', timeout=0.3)
     assert isinstance(backend, redis.RedisStorage)
     assert backend.server_clock is True
     assert backend.timeout == 0.3
-    assert backend.address == '127.0.0.1:6380'
+    assert backend.address == 'redis://127.0.0.1:6380'
 
 
 def test_redis_uri_with_everything():
-    assert redis.parse_uri(
-        'redis://:s%40cret@[::1]:6380/3?clock=client') == {
-            'host': '::1', 'port': 6380, 'password': 's@cret',
-            'username': None, 'db': 3, 'clock': 'client'}
-    assert redis.parse_uri('redis://me:pw@h/0?clock=server') == {
+    options = redis.parse_uri('redis://:s%40cret@[::1]:6380/3?clock=client')
+    assert options['client'] == {'host': '::1', 'port': 6380, 'db': 3,
+                                 'password': 's@cret'}
+    assert options['clock'] == 'client'
+    assert options['name'] == 'redis://:***@[::1]:6380/3?clock=client'
+    assert redis.parse_uri('redis://me:pw@h/0?clock=server')['client'] == {
         'host': 'h', 'port': 6379, 'password': 'pw', 'username': 'me',
-        'db': 0, 'clock': 'server'}
+        'db': 0}
+    # A lone word before @ is requirepass's password, not a user.
+    assert redis.parse_uri('redis://pw@h')['client']['password'] == 'pw'
+
+
+def test_rediss_uri_takes_tls_options():
+    client = redis.parse_uri(
+        'rediss://u:p@h:6390/1?ssl_ca_certs=/etc/ca.pem&ssl_certfile=/c'
+        '&ssl_keyfile=/k&ssl_cert_reqs=required&ssl_check_hostname=false'
+    )['client']
+    assert client == {'host': 'h', 'port': 6390, 'db': 1, 'ssl': True,
+                      'username': 'u', 'password': 'p',
+                      'ssl_ca_certs': '/etc/ca.pem', 'ssl_certfile': '/c',
+                      'ssl_keyfile': '/k', 'ssl_cert_reqs': 'required',
+                      'ssl_check_hostname': False}
+
+
+def test_redis_unix_uri():
+    options = redis.parse_uri('redis+unix:///run/redis/redis.sock?db=2')
+    assert options['client'] == {'unix_socket_path': '/run/redis/redis.sock',
+                                 'db': 2}
+
+
+def test_redis_sentinel_uri():
+    options = redis.parse_uri(
+        'redis+sentinel://:pw@s1:26379,s2,[::1]:26380/mymaster/1'
+        '?sentinel_password=spw')
+    assert options['kind'] == 'sentinel'
+    assert options['nodes'] == [('s1', 26379), ('s2', 26379),
+                                ('::1', 26380)]
+    assert options['service'] == 'mymaster'
+    assert options['client'] == {'password': 'pw', 'db': 1}
+    assert options['sentinel'] == {'password': 'spw'}
+    assert 'spw' not in options['name'] and ':pw@' not in options['name']
+
+
+def test_redis_cluster_uri():
+    options = redis.parse_uri('redis+cluster://alice:pw@n1:7000,n2')
+    assert options['kind'] == 'cluster'
+    assert options['nodes'] == [('n1', 7000), ('n2', 6379)]
+    assert options['client'] == {'username': 'alice', 'password': 'pw'}
 
 
 def test_redis_client_clock_is_not_a_server_clock():
@@ -130,10 +178,21 @@ def test_redis_client_clock_is_not_a_server_clock():
     ('redis://h:6379?clock=ntp', "bad clock 'ntp'"),
     ('redis://h:6379?clock=', "bad clock ''"),
     ('redis://h:6379?db=1', "unknown option 'db'"),
+    ('redis://h:6379?ssl_ca_certs=/x', "unknown option 'ssl_ca_certs'"),
     ('redis://h:6379?clock', 'bad query'),
+    ('redis://h:6379?clock=server&clock=client', 'given twice'),
     ('redis://h:6379#x', 'a fragment is not supported'),
-    ('rediss://h:6379', 'must begin with redis://'),
-    ('unix:///run/redis.sock', 'must begin with redis://'),
+    ('rediss://h?ssl_cert_reqs=optional', "bad ssl_cert_reqs"),
+    ('rediss://h?ssl_check_hostname=1', "bad ssl_check_hostname"),
+    ('redis+unix://h/run/redis.sock', 'an absolute path'),
+    ('redis+unix:///', 'an absolute path'),
+    ('redis+unix:///run/redis.sock?db=x', "bad database 'x'"),
+    ('redis+sentinel://s1:26379', 'name the master'),
+    ('redis+sentinel://s1:26379,/m', 'no host'),
+    ('redis+cluster://n1:7000/0', 'a cluster has no database'),
+    ('redis+cluster://n1:7000?ssl_ca_certs=x', 'unknown option'),
+    ('redis+ssl://h:6379', 'must begin with one of'),
+    ('unix:///run/redis.sock', 'must begin with one of'),
 ])
 def test_redis_uri_errors_name_the_problem(uri, problem):
     with pytest.raises(ValueError, match=problem) as caught:
@@ -142,10 +201,15 @@ def test_redis_uri_errors_name_the_problem(uri, problem):
 
 
 @pytest.mark.parametrize('option, value', [
-    ('timeout', 0), ('retry_interval', -1), ('clock', 'local')])
+    ('retry_interval', -1), ('clock', 'local')])
 def test_redis_bad_options(option, value):
     with pytest.raises(ValueError, match=option):
-        redis.RedisStorage('127.0.0.1', **{option: value})
+        redis.RedisStorage(redis_py.Redis(), 'r', **{option: value})
+
+
+def test_redis_bad_timeout():
+    with pytest.raises(ValueError, match='timeout'):
+        redis.RedisStorage.from_uri('redis://h', timeout=0)
 
 
 def test_redis_counter_names_share_a_cluster_hash_tag():
@@ -156,3 +220,52 @@ def test_redis_counter_names_share_a_cluster_hash_tag():
         tag = current[current.index('{') + 1:current.index('}')]
         assert tag and previous.startswith('opsext:{%s}:' % tag)
     assert redis.counter_name('}', 1) != redis.counter_name('%7D', 1)
+
+
+@pytest.mark.parametrize('uri, shown', [
+    ('redis://:s3cret@h:6379/0', 'redis://:***@h:6379/0'),
+    ('redis://alice:s3cret@h:6379/0', 'redis://alice:***@h:6379/0'),
+    ('redis://s3cret@h:6379', 'redis://***@h:6379'),
+    ('redis://u:p/w?x#y@h:6379', 'redis://u:***@h:6379'),
+    ('redis://u:p@ss@h', 'redis://u:***@h'),
+    ('redis+sentinel://:s3cret@h1:26379,h2:26379/mymaster',
+     'redis+sentinel://:***@h1:26379,h2:26379/mymaster'),
+    ('rediss://h:6379?ssl_password=s3cret&x=1',
+     'rediss://h:6379?ssl_password=***&x=1'),
+    ('redis://h:6379?password=s3cret', 'redis://h:6379?password=***'),
+    ('memcached://h1:11211,h2:11211', 'memcached://h1:11211,h2:11211'),
+    ('memory://', 'memory://'),
+])
+def test_redact_uri_hides_passwords(uri, shown):
+    assert storage.redact_uri(uri) == shown
+
+
+def test_uri_secrets_finds_quoted_and_unquoted_passwords():
+    assert set(storage.uri_secrets('redis://u:p%40ss@h?password=x')) == {
+        'p%40ss', 'p@ss', 'x'}
+
+
+@pytest.mark.parametrize('uri', [
+    'redis://:s3cret@h:99999', 'redis://:s3cret@h:1/x',
+    'redis://:s3cret@h:1?clock=moon', 'redis://:s3cret@h:1?a=b',
+    'redis://:s3cret@h:1?password=s3cret&a',
+    'memcached://:s3cret@h:1', 'mongodb://:s3cret@h:1',
+])
+def test_uri_errors_never_show_the_password(uri):
+    with pytest.raises(ValueError) as caught:
+        storage.from_uri(uri)
+    assert 's3cret' not in str(caught.value)
+
+
+@pytest.mark.parametrize('days, now, refused', [
+    (14, 2_100_000_000, False),    # within 30 days: relative, any time
+    (16, 1_800_000_000, False),    # absolute, well before 2038
+    (2000, 1_800_000_000, False),
+    (2100, 1_800_000_000, True),   # 2 windows past 2**31
+    (16, 2_146_000_000, True),     # a month before the end of 2038
+])
+def test_memcached_window_problem(days, now, refused):
+    problem = memcached.window_problem(days * 86400, now)
+    assert bool(problem) is refused
+    if refused:
+        assert '2038' in problem and 'at most' in problem
