@@ -11,6 +11,8 @@ command -v memcached >/dev/null 2>&1 || [ -x /usr/bin/memcached ] ||
     missing+=(memcached)
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] ||
     missing+=(redis-server)
+# The rate limiter's TLS tests make their certificates with it.
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
         echo "bootstrap: apt-get install ${missing[*]}"
