@@ -23,6 +23,7 @@ import logging
 import os
 import sys
 import sysconfig
+from typing import Sequence
 
 import opsext
 from opsext.testing import process
@@ -54,16 +55,23 @@ def warn_about_host_config() -> None:
                     HOST_SWIFT_CONF)
 
 
-def server_env() -> dict[str, str]:
-    """Environment for the servers: unbuffered, and our opsext first."""
+def server_env(pythonpath: Sequence[str] = ()) -> dict[str, str]:
+    """Environment for the servers: unbuffered, and our opsext first.
+
+    ``pythonpath`` goes first of all: directories of modules a test names
+    as ``module:factory`` filters without installing them.
+    """
     env = dict(os.environ, PYTHONUNBUFFERED='1')
+    paths = list(pythonpath)
     source_root = os.path.dirname(os.path.dirname(
         os.path.abspath(opsext.__file__)))
     if os.path.isfile(os.path.join(source_root, 'setup.cfg')):
         # Running from a source tree: the servers import the same opsext
         # code as this process (entry points still come from the install).
+        paths.append(source_root)
+    if paths:
         env['PYTHONPATH'] = os.pathsep.join(
-            [source_root] + [p for p in [env.get('PYTHONPATH')] if p])
+            paths + [p for p in [env.get('PYTHONPATH')] if p])
     return env
 
 

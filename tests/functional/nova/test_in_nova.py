@@ -21,14 +21,11 @@ through the REST API, with ``X-Forwarded-For`` parsed by nova's own
 no group.
 """
 
-import os
-import sys
-
 import nova.conf
 from nova.tests.functional import integrated_helpers
-from oslo_middleware import http_proxy_to_wsgi
 
 from opsext.placement import options
+from opsext.testing import nova_cloud
 
 CONF = nova.conf.CONF
 DOCS = {'doc1', 'doc2'}
@@ -46,12 +43,8 @@ class SubnetAffinityTestBase(integrated_helpers.ProviderUsageBaseTestCase):
     affinity = {'unmatched_requests': 'none', 'untagged_hosts': 'deny'}
 
     def setUp(self):
-        # The nova wheel puts api-paste.ini under the environment's prefix.
-        self.flags(api_paste_config=os.path.join(
-            sys.prefix, 'etc', 'nova', 'api-paste.ini'), group='wsgi')
-        CONF.register_opts(http_proxy_to_wsgi.OPTS, group='oslo_middleware')
-        self.flags(enable_proxy_headers_parsing=True,
-                   group='oslo_middleware')
+        # api-paste.ini of the nova wheel, X-Forwarded-For parsing.
+        nova_cloud.prepare_harness(self.flags, CONF)
         options.register_opts(CONF)
         self.flags(available_filters=['nova.scheduler.filters.all_filters',
                                       'opsext.nova.filters.all_filters'],
