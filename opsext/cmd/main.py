@@ -29,6 +29,7 @@ from typing import Optional, Sequence
 from opsext.cmd import check_pipeline
 from opsext.cmd import CommandError
 from opsext.cmd import demo
+from opsext.cmd import new
 from opsext.cmd import pipeline
 from opsext.cmd import placement
 
@@ -37,6 +38,7 @@ _REGISTRARS = (
     pipeline.register,
     placement.register,
     check_pipeline.register,
+    new.register,
 )
 
 

@@ -38,6 +38,7 @@ oslotest, testtools, wsgi-intercept, openstack-placement) must be
 installed.
 """
 
+from importlib import metadata
 import os
 import sys
 from typing import Any, Callable, Mapping, Optional, Sequence
@@ -48,15 +49,32 @@ from oslo_middleware import http_proxy_to_wsgi
 from opsext.testing import nova_scheduler
 
 
+def api_paste_config() -> str:
+    """Where the installed nova's ``api-paste.ini`` is.
+
+    The nova wheel installs it as a data file under the prefix of the
+    environment nova is installed in (not in site-packages, and not
+    necessarily under this ``sys.prefix``): the distribution's file list
+    says where.
+    """
+    try:
+        dist = metadata.distribution('nova')
+    except metadata.PackageNotFoundError:
+        dist = None
+    for path in (dist.files or []) if dist is not None else []:
+        if str(path).replace(os.sep, '/').endswith('etc/nova/api-paste.ini'):
+            return os.path.normpath(str(dist.locate_file(path)))
+    return os.path.join(sys.prefix, 'etc', 'nova', 'api-paste.ini')
+
+
 def prepare_harness(flags: Callable[..., None], conf: Any) -> None:
     """What Nova's harness needs here, before its ``setUp``.
 
-    The nova wheel installs ``api-paste.ini`` under the environment's
-    prefix; proxy-header parsing lets a test choose the client address.
-    ``flags`` is the test case's ``flags``, ``conf`` Nova's CONF.
+    Nova's ``api-paste.ini`` (:func:`api_paste_config`); proxy-header
+    parsing, so that a test chooses the client address. ``flags`` is the
+    test case's ``flags``, ``conf`` Nova's CONF.
     """
-    flags(api_paste_config=os.path.join(
-        sys.prefix, 'etc', 'nova', 'api-paste.ini'), group='wsgi')
+    flags(api_paste_config=api_paste_config(), group='wsgi')
     conf.register_opts(http_proxy_to_wsgi.OPTS, group='oslo_middleware')
     flags(enable_proxy_headers_parsing=True, group='oslo_middleware')
 
@@ -115,6 +133,9 @@ class NovaCloud(object):
         try:
             prepare_harness(case.flags, nova_scheduler.CONF)
             case.flags(group='filter_scheduler', **self.options)
+            nova_scheduler.register_plugin_opts(
+                nova_scheduler.CONF, self.options['available_filters'] +
+                self.options['weight_classes'])
             for group, values in self.conf.items():
                 case.flags(group=None if group == 'DEFAULT' else group,
                            **dict(values))

@@ -30,7 +30,9 @@ Nova's databases (:class:`DescribedHostManager`)::
 
 ``filters`` are names of Nova's filters or dotted paths of yours (added to
 ``available_filters``, enabled by class name); ``weighers`` are dotted
-paths for ``weight_classes`` (default: Nova's ``all_weighers``).  Request
+paths for ``weight_classes`` (default: Nova's ``all_weighers``); ``conf`` sets
+options, those of your plugin's group too when its distribution declares
+them with an ``oslo.config.opts`` entry point.  Request
 specs go through Nova's RPC serializers and JSON, as the scheduler
 receives them, so ``spec_obj._context.remote_address`` is what a filter
 in a real scheduler reads.  Nova is imported by this module: import it
@@ -38,6 +40,7 @@ only where Nova is installed.
 """
 
 import datetime
+from importlib import metadata
 from typing import Any, Mapping, Optional, Sequence, Union
 
 import nova.conf
@@ -300,12 +303,35 @@ def plugin_options(filters: Sequence[str],
                                    else weighers)}
 
 
+def register_plugin_opts(conf: Any, paths: Sequence[str]) -> list[str]:
+    """Register the options the plugins' distributions declare.
+
+    Every ``oslo.config.opts`` entry point (the one oslo-config-generator
+    reads) of the top-level packages of ``paths`` (not Nova's) lists
+    ``(group, options)``; they are registered on ``conf``, so a test can
+    set them before the plugin registers them itself.  Returns the groups.
+    """
+    packages = {path.split('.')[0] for path in paths if '.' in path}
+    packages.discard('nova')
+    groups = []
+    for entry_point in metadata.entry_points(group='oslo.config.opts'):
+        if entry_point.value.split(':')[0].split('.')[0] not in packages:
+            continue
+        for group, opts in entry_point.load()():
+            name = getattr(group, 'name', group)
+            conf.register_opts(
+                opts, group=None if name in (None, 'DEFAULT') else group)
+            groups.append(name or 'DEFAULT')
+    return groups
+
+
 def configure(fixture: Any, options: Mapping[str, Mapping[str, Any]]
               ) -> None:
     """Set ``{group: {option: value}}`` on Nova's CONF through ``fixture``.
 
     Options of groups Nova does not have must be registered first: by the
-    plugin's module when it is imported, or by the test.
+    plugin's module when it is imported, by :func:`register_plugin_opts`,
+    or by the test.
     """
     for group, values in options.items():
         fixture.config(group=None if group == 'DEFAULT' else group,
@@ -333,11 +359,13 @@ class SchedulerFactory(object):
         """A new :class:`Scheduler` (see the module docstring)."""
         options = plugin_options(filters, weighers)
         configure(self._config, {'filter_scheduler': options})
-        # Import the plugins first: options they register at import can
-        # then be set before HostManager makes the filters.
+        # Import the plugins first and register their declared options:
+        # both can then be set before HostManager makes the filters.
         nova_filters.HostFilterHandler().get_matching_classes(
             options['available_filters'])
         weights.HostWeightHandler().get_matching_classes(
             options['weight_classes'])
+        register_plugin_opts(CONF, options['available_filters'] +
+                             options['weight_classes'])
         configure(self._config, conf or {})
         return Scheduler(hosts, aggregates)

@@ -170,8 +170,8 @@ class SwiftCluster(object):
             raise RuntimeError('the Swift cluster was already started')
         began = time.monotonic()
         deadline = began + self.start_timeout
-        scripts = {name: swift_servers.find_server_script(name)
-                   for name in swift_config.SERVERS}
+        commands = {name: swift_servers.server_command(name)
+                    for name in swift_config.SERVERS}
         swift_servers.warn_about_host_config()
         try:
             if self.workdir is None:
@@ -181,7 +181,7 @@ class SwiftCluster(object):
             self.memcached = memcached_mod.MemcachedServer(
                 log_path=os.path.join(self.workdir, 'log', 'memcached.log'))
             self.memcached.start()
-            self._start_servers(scripts, deadline)
+            self._start_servers(commands, deadline)
             self._check_account(deadline)
         except BaseException:
             self.stop()
@@ -191,7 +191,7 @@ class SwiftCluster(object):
                  self.proxy_url, self.start_seconds, self.workdir)
         return self
 
-    def _start_servers(self, scripts: Mapping[str, str],
+    def _start_servers(self, commands: Mapping[str, Sequence[str]],
                        deadline: float) -> None:
         for attempt in range(1, _BIND_ATTEMPTS + 1):
             names = swift_config.SERVERS
@@ -206,7 +206,7 @@ class SwiftCluster(object):
             env = swift_servers.server_env(self.pythonpath)
             for name in names:
                 self._servers[name] = swift_servers.server_process(
-                    name, scripts[name], self.layout, env)
+                    name, commands[name], self.layout, env)
                 self._servers[name].start()
             try:
                 self._wait_until_serving(deadline)

@@ -82,3 +82,73 @@ def run_pytest(project, *args, python=sys.executable, env=None,
         cwd=project, env=environ, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, universal_newlines=True, timeout=timeout)
     return Outcome(proc)
+
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+
+
+def fresh_venv(path):
+    """A new virtualenv at ``path`` that sees this environment's packages.
+
+    Only what the test installs into it is its own; the rest (Swift, Nova,
+    pytest and their dependencies) comes from the running environment
+    through a ``.pth`` file, after the venv's own site-packages, so that
+    nothing is downloaded. Returns the venv's python.
+    """
+    subprocess.run([sys.executable, '-m', 'venv', '--without-pip', path],
+                   check=True)
+    python = os.path.join(path, 'bin', 'python')
+    site_dir = subprocess.run(
+        [python, '-c', 'import sysconfig; print(sysconfig.get_paths()'
+         '["purelib"])'], check=True, stdout=subprocess.PIPE,
+        universal_newlines=True).stdout.strip()
+    ours = [p for p in sys.path if p.endswith('site-packages')]
+    with open(os.path.join(site_dir, 'zz_parent_env.pth'), 'w') as pth:
+        pth.write('import site; %s\n' % '; '.join(
+            'site.addsitedir(%r)' % p for p in ours))
+    return python
+
+
+def opsext_source(dest):
+    """A copy of this opsext checkout, to install from; returns its path.
+
+    pip builds a local directory in place (it would leave ``build/`` in
+    the checkout); the copy has no git: give pip_install a pbr_version.
+    """
+    target = os.path.join(str(dest), 'opsext-src')
+    shutil.copytree(TOP, target, ignore=shutil.ignore_patterns(
+        '.git', '.tox', '.venv', 'build', '*.egg-info', '.ci-results',
+        '__pycache__', 'doc', 'releasenotes', 'tests', 'bench'))
+    return target
+
+
+def pip_install(python, *paths, pbr_version=None):
+    """Install ``paths`` (not editable, no dependencies, offline).
+
+    ``pbr_version`` is for a source without git (see opsext_source).
+    """
+    env = dict(os.environ)
+    if pbr_version:
+        env['PBR_VERSION'] = pbr_version
+    proc = subprocess.run(
+        [python, '-m', 'pip', 'install', '-q', '--no-deps', '--no-index',
+         '--no-build-isolation', '--disable-pip-version-check'] +
+        list(paths), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        universal_newlines=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stdout
+    return proc.stdout
+
+
+def scaffold(kind, name, parent):
+    """Run the ``opsext`` command of this environment; return the result."""
+    opsext = os.path.join(os.path.dirname(sys.executable), 'opsext')
+    return subprocess.run([opsext, 'new', kind, name, '--directory', parent],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, timeout=120)
+
+
+def python_output(python, code):
+    """What ``python -c code`` prints (run in ``/``, away from sources)."""
+    return subprocess.run([python, '-c', code], check=True, cwd='/',
+                          stdout=subprocess.PIPE,
+                          universal_newlines=True).stdout
