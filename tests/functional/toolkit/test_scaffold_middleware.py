@@ -14,25 +14,40 @@
 fresh virtualenv with opsext, passes its own tests in a real Swift; with
 its filter broken, they fail."""
 
+import os
+import shutil
+
 import pytest
 
 from tests.functional.toolkit import runner
 
 NAME = 'ip_restrict'
+EXAMPLES = os.path.join(runner.TOP, 'doc', 'source', 'examples')
 
 
 @pytest.fixture(scope='module')
-def installed():
-    """(venv python, package dir) of a generated, installed middleware."""
+def venv():
+    """(python, scratch dir) of a fresh virtualenv with opsext."""
     with runner.scratch_dir() as scratch:
-        result = runner.scaffold('middleware', NAME, scratch)
-        assert result.returncode == 0, result.stderr
-        package = scratch + '/' + NAME
         python = runner.fresh_venv(scratch + '/venv')
         runner.pip_install(python, runner.opsext_source(scratch),
                            pbr_version='0.0.0')
-        runner.pip_install(python, package)
-        yield python, package
+        yield python, scratch
+
+
+def _new_package(venv, name):
+    python, scratch = venv
+    result = runner.scaffold('middleware', name, scratch)
+    assert result.returncode == 0, result.stderr
+    return scratch + '/' + name
+
+
+@pytest.fixture(scope='module')
+def installed(venv):
+    """(venv python, package dir) of a generated, installed middleware."""
+    package = _new_package(venv, NAME)
+    runner.pip_install(venv[0], package)
+    return venv[0], package
 
 
 def test_installed_from_the_venv(installed):
@@ -63,3 +78,16 @@ def test_generated_tests_fail_when_the_filter_lets_all_in(installed):
     assert outcome.counts == {'failed': 1, 'passed': 3}, outcome
     assert ('FAILED tests/test_ip_restrict.py::test_denied_network_gets_403'
             in outcome.output), outcome
+
+
+def test_tutorial_middleware_passes_its_tests(venv):
+    # doc/source/toolkit.rst: the Ops Guide's container allowlist.
+    package = _new_package(venv, 'office_only')
+    shutil.copy(os.path.join(EXAMPLES, 'office_only_middleware.py'),
+                package + '/office_only/middleware.py')
+    shutil.copy(os.path.join(EXAMPLES, 'test_office_only.py'),
+                package + '/tests/test_office_only.py')
+    runner.pip_install(venv[0], package)
+    outcome = runner.run_pytest(package, python=venv[0])
+    assert outcome.returncode == 0, outcome
+    assert outcome.counts == {'passed': 3}, outcome
