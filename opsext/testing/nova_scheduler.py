@@ -170,6 +170,9 @@ class Scheduler(object):
         self.aggregates = _aggregates(aggregates or {}, self.hosts)
         self.host_manager = DescribedHostManager(self.aggregates,
                                                  list(self.hosts))
+        # HostManager calls it only with track_instance_changes on; the
+        # host states need it either way (no instance database here).
+        self.host_manager._init_instance_info()
         self.host_states = self._host_states()
 
     def _host_states(self) -> list:

@@ -28,7 +28,7 @@ def project():
 def test_operator_tests_pass(project):
     outcome = runner.run_pytest(project)
     assert outcome.returncode == 0, outcome
-    assert outcome.counts == {'passed': 9}, outcome
+    assert outcome.counts == {'passed': 10}, outcome
 
 
 def test_broken_filter_fails_the_operator_tests(project):
@@ -37,7 +37,7 @@ def test_broken_filter_fails_the_operator_tests(project):
                      'lambda self, host_state, spec_obj: True\n')
     outcome = runner.run_pytest(project, 'tests/test_scheduler.py')
     assert outcome.returncode == 1, outcome
-    assert outcome.counts == {'failed': 2, 'passed': 6}, outcome
+    assert outcome.counts == {'failed': 2, 'passed': 7}, outcome
     for name in ('test_other_address_is_kept_off_the_office_host',
                  'test_no_address_is_kept_off_the_office_host'):
         assert 'FAILED tests/test_scheduler.py::' + name in outcome.output

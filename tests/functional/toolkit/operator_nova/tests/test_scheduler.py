@@ -55,3 +55,12 @@ def test_spec_went_through_rpc(scheduler):
     spec = scheduler.request_spec('10.1.2.3', scheduler_hints={'a': 'b'})
     assert spec._context.remote_address == '10.1.2.3'
     assert spec.scheduler_hints == {'a': ['b']}
+
+
+def test_without_instance_tracking(nova_scheduler):
+    # Nova then reads instances per host from its database; here there
+    # is none, and the description says there are no instances.
+    scheduler = nova_scheduler(filters=FILTERS, hosts=['h1', 'h2'], conf={
+        'filter_scheduler': {'track_instance_changes': False}})
+    assert scheduler.filtered(source_address='10.1.2.3') == ['h1', 'h2']
+    assert scheduler.host_state('h1').instances == {}
