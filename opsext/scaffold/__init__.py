@@ -41,7 +41,7 @@ KINDS = {
     'middleware': middleware.FILES,
     'scheduler-filter': scheduler_filter.FILES,
 }
-_NAME = re.compile(r'\A[a-z][a-z0-9_]{1,39}\Z')
+_NAME = re.compile(r'\A[a-z][a-z0-9_]{1,19}\Z')
 # Names an operator's package must not take: it would shadow these when
 # imported beside them in a Swift proxy or a Nova scheduler.
 _TAKEN = frozenset({'swift', 'nova', 'opsext', 'oslo', 'keystone',
@@ -58,13 +58,13 @@ class ScaffoldError(ValueError):
 def check_name(name: str) -> str:
     """Return ``name`` if it can name a package, else raise ScaffoldError.
 
-    A name is a lowercase Python identifier of 2 to 40 characters (letters,
+    A name is a lowercase Python identifier of 2 to 20 characters (letters,
     digits, underscores, starting with a letter) that is neither a keyword
     nor the name of a standard or OpenStack module it would shadow.
     """
     if not _NAME.match(name or '') or name.endswith('_') or '__' in name:
         raise ScaffoldError(
-            'invalid name %r: use 2 to 40 lowercase letters, digits and '
+            'invalid name %r: use 2 to 20 lowercase letters, digits and '
             'single underscores, starting with a letter (e.g. ip_restrict)'
             % (name,))
     if keyword.iskeyword(name) or name in _TAKEN or (

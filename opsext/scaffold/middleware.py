@@ -125,8 +125,12 @@ def swift_pipeline():
 
 @pytest.fixture(scope='module')
 def swift_filters():
-    return {'{{name}}': {'use': 'egg:{{dist}}#{{name}}',
-                        'deny_cidrs': '127.0.0.64/30'}}
+    return {
+        '{{name}}': {
+            'use': 'egg:{{dist}}#{{name}}',
+            'deny_cidrs': '127.0.0.64/30',
+        },
+    }
 
 
 def test_other_addresses_read_and_write(swift_client):

@@ -21,7 +21,7 @@ import pytest
 from opsext.cmd import main
 from opsext import scaffold
 
-BAD_NAMES = ['Bad-Name', 'ip-restrict', '1abc', 'a', 'x' * 41, 'a__b',
+BAD_NAMES = ['Bad-Name', 'ip-restrict', '1abc', 'a', 'x' * 21, 'a__b',
              'trailing_', '_x', 'class', 'swift', 'nova', 'opsext', 'os',
              'json', 'tests', '', 'ip restrict', 'ipé']
 
