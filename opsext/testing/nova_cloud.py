@@ -79,6 +79,40 @@ def prepare_harness(flags: Callable[..., None], conf: Any) -> None:
     flags(enable_proxy_headers_parsing=True, group='oslo_middleware')
 
 
+def create_aggregate(case: Any, name: str, hosts: Sequence[str] = (),
+                     metadata: Optional[Mapping[str, Any]] = None) -> int:
+    """Create an aggregate through the API of Nova's harness ``case``.
+
+    Sets its ``metadata`` and adds its ``hosts``; returns its id.
+    """
+    agg_id = case._create_aggregate(name)
+    if metadata:
+        case.admin_api.post_aggregate_action(agg_id, {'set_metadata': {
+            'metadata': {str(k): str(v) for k, v in metadata.items()}}})
+    for host in hosts:
+        case.admin_api.add_host_to_aggregate(agg_id, host)
+    return agg_id
+
+
+def create_server(case: Any, api: Any, forwarded_for: Optional[str] = None,
+                  hints: Optional[Mapping[str, Any]] = None,
+                  expected_state: str = 'ACTIVE') -> dict:
+    """``POST /servers`` through ``api`` of the harness ``case``; wait.
+
+    ``forwarded_for`` is sent as ``X-Forwarded-For`` (see
+    :func:`prepare_harness`), ``hints`` as ``os:scheduler_hints``.
+    Returns the server once in ``expected_state``.
+    """
+    body = {'server': case._build_server(networks='none')}
+    if hints:
+        body['os:scheduler_hints'] = dict(hints)
+    headers = {}
+    if forwarded_for is not None:
+        headers['X-Forwarded-For'] = forwarded_for
+    server = api.api_post('/servers', body, headers=headers).body['server']
+    return case._wait_for_state_change(server, expected_state)
+
+
 class _Harness(integrated_helpers.ProviderUsageBaseTestCase):
     """Nova's harness as a plain object: set up and cleaned up by hand."""
 
@@ -182,14 +216,7 @@ class NovaCloud(object):
     def add_aggregate(self, name: str, hosts: Sequence[str] = (),
                       metadata: Optional[Mapping[str, str]] = None) -> int:
         """Create an aggregate through the API; return its id."""
-        case = self._require()
-        agg_id = case._create_aggregate(name)
-        if metadata:
-            case.admin_api.post_aggregate_action(agg_id, {'set_metadata': {
-                'metadata': {str(k): str(v) for k, v in metadata.items()}}})
-        for host in hosts:
-            case.admin_api.add_host_to_aggregate(agg_id, host)
-        return agg_id
+        return create_aggregate(self._require(), name, hosts, metadata)
 
     def boot(self, source_address: Optional[str] = None,
              hints: Optional[Mapping[str, Any]] = None,
@@ -201,16 +228,9 @@ class NovaCloud(object):
         was found".
         """
         case = self._require()
-        api = case.admin_api if admin else self.user_api
-        body = {'server': case._build_server(networks='none')}
-        if hints:
-            body['os:scheduler_hints'] = dict(hints)
-        headers = {}
-        if source_address is not None:
-            headers['X-Forwarded-For'] = source_address
-        server = api.api_post('/servers', body,
-                              headers=headers).body['server']
-        return case._wait_for_state_change(server, expected_state)
+        return create_server(case, case.admin_api if admin else
+                             self.user_api, source_address, hints,
+                             expected_state)
 
     def host_of(self, server: Mapping[str, Any]) -> Optional[str]:
         """The compute host of ``server`` (None when it has none)."""
