@@ -164,6 +164,9 @@ class NovaCloud(object):
         """Start the services and computes, create the aggregates."""
         case = _Harness('runTest')
         self.case = case
+        # Runs last: no override set below outlives the cloud, even when
+        # a bad option stops the start before Nova's own ConfFixture.
+        case.addCleanup(nova_scheduler.CONF.reset)
         try:
             prepare_harness(case.flags, nova_scheduler.CONF)
             case.flags(group='filter_scheduler', **self.options)

@@ -28,7 +28,7 @@ def project():
 def test_operator_tests_pass(project):
     outcome = runner.run_pytest(project)
     assert outcome.returncode == 0, outcome
-    assert outcome.counts == {'passed': 10}, outcome
+    assert outcome.counts == {'passed': 11}, outcome
 
 
 def test_broken_filter_fails_the_operator_tests(project):

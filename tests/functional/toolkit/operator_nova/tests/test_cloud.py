@@ -15,3 +15,14 @@ def test_boots_follow_the_source_address(nova_cloud):
     server = cloud.boot(source_address='10.9.0.1', expected_state='ERROR')
     assert 'No valid host' in server['fault']['message']
     assert cloud.host_of(cloud.boot(source_address='10.1.0.1')) == 'h1'
+
+
+def test_bad_option_is_an_error_and_leaves_nova_conf_alone(nova_cloud):
+    import nova.conf
+    import pytest
+    with pytest.raises(Exception) as info:
+        nova_cloud(filters=['netfilter.SourceNetworkFilter'],
+                   conf={'filter_scheduler': {'no_such_option': 1}})
+    assert 'no_such_option' in str(info.value)
+    conf = nova.conf.CONF.filter_scheduler
+    assert 'SourceNetworkFilter' not in conf.enabled_filters
