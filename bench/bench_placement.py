@@ -61,15 +61,11 @@ import time
 
 import _common  # bench/_common.py, beside this script
 import nova.conf
-from nova import context as nova_context
 from nova.db.api import api as api_db
 from nova.db import migration
 from nova import objects
-from nova.objects import base as objects_base
-from nova import rpc
 from nova.scheduler import filters
 from nova.scheduler import host_manager
-from oslo_serialization import jsonutils
 
 from opsext import net
 from opsext.nova import _adapter
@@ -77,6 +73,7 @@ from opsext.nova import _location
 from opsext.nova import _source
 from opsext.placement import options
 from opsext.placement import policy
+from opsext.testing import nova_scheduler
 
 CONF = nova.conf.CONF
 SIZES = (1000, 10000)
@@ -123,22 +120,10 @@ def _hosts(count: int, aggregates: list) -> list:
 
 def _request_spec():
     """A RequestSpec as the scheduler receives it: after an RPC hop."""
-    ctxt = nova_context.RequestContext(
-        user_id='bench', project_id=TENANT, is_admin=False,
-        remote_address=SOURCE)
-    spec = objects.RequestSpec(
-        ctxt, instance_uuid='9c1e6d1c-0000-4000-8000-000000000001',
-        num_instances=1, project_id=TENANT,
-        scheduler_hints={'build_near_host_ip': [NEAR[0]], 'cidr': [NEAR[1]]},
-        ignore_hosts=None, force_hosts=None, force_nodes=None)
-    serializer = rpc.RequestContextSerializer(
-        objects_base.NovaObjectSerializer())
-    wire_ctxt = jsonutils.loads(jsonutils.dumps(
-        serializer.serialize_context(ctxt)))
-    wire_spec = jsonutils.loads(jsonutils.dumps(
-        serializer.serialize_entity(ctxt, spec)))
-    received = serializer.deserialize_context(wire_ctxt)
-    return serializer.deserialize_entity(received, wire_spec)
+    return nova_scheduler.request_spec(
+        SOURCE, {'build_near_host_ip': [NEAR[0]], 'cidr': [NEAR[1]]},
+        project_id=TENANT, user_id='bench',
+        instance_uuid='9c1e6d1c-0000-4000-8000-000000000001')
 
 
 def _filter_classes() -> dict:

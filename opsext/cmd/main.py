@@ -30,6 +30,7 @@ from opsext.cmd import allowlist_audit
 from opsext.cmd import check_pipeline
 from opsext.cmd import CommandError
 from opsext.cmd import demo
+from opsext.cmd import new
 from opsext.cmd import pipeline
 from opsext.cmd import placement
 
@@ -39,6 +40,7 @@ _REGISTRARS = (
     placement.register,
     check_pipeline.register,
     allowlist_audit.register,
+    new.register,
 )
 
 

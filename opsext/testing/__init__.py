@@ -14,4 +14,8 @@
 
 Nothing here is imported by the plugins; these modules start subprocesses
 and are meant for functional tests, benchmarks and ``opsext demo``.
+:mod:`opsext.testing.pytest_plugin` makes them fixtures for operators'
+own plugins (Swift: ``swift_cluster``, ``swift_client``; Nova, through
+:mod:`~opsext.testing.nova_scheduler` and :mod:`~opsext.testing.nova_cloud`:
+``nova_scheduler``, ``nova_cloud``).
 """

@@ -74,7 +74,8 @@ class SwiftCluster(object):
 
     :param pipeline_filters: filters placed right after ``tempauth``.
     :param filter_conf: ``{name: {option: value}}``, extra ``[filter:name]``
-        sections, or options added to the standard ones.
+        sections, or options added to the standard ones; a new filter may
+        be given by its ``egg:`` entry point or ``module:factory`` alone.
     :param proxy_conf: options added to ``[app:proxy-server]``.
     :param bind_ip: address of every server.
     :param workdir: where the cluster lives; by default a new temporary
@@ -83,17 +84,22 @@ class SwiftCluster(object):
     :param log_level: Swift's ``log_level`` for every server.
     :param start_timeout: seconds for the whole cluster to become healthy.
     :param stop_timeout: seconds between SIGTERM and SIGKILL.
+    :param pythonpath: directories the servers import from first, e.g.
+        where a ``module:factory`` filter that is not installed lives.
     """
 
     def __init__(self, *, pipeline_filters: Optional[Sequence[str]] = None,
-                 filter_conf: Optional[Mapping[str, Mapping[str, str]]] = None,
+                 filter_conf: Optional[
+                     Mapping[str, swift_config.FilterSpec]] = None,
                  proxy_conf: Optional[Mapping[str, str]] = None,
                  bind_ip: str = '127.0.0.1', workdir: Optional[str] = None,
                  keep: bool = False, log_level: str = 'INFO',
                  start_timeout: float = 30.0,
-                 stop_timeout: float = 5.0) -> None:
+                 stop_timeout: float = 5.0,
+                 pythonpath: Sequence[str] = ()) -> None:
         self.pipeline_filters = list(pipeline_filters or [])
-        self.filter_conf = {k: dict(v) for k, v in (filter_conf or {}).items()}
+        self.filter_conf = {k: swift_config.filter_options(k, v)
+                            for k, v in (filter_conf or {}).items()}
         # Bad filter settings fail here, before anything is started.
         swift_config.filter_sections(self.pipeline_filters, self.filter_conf)
         self.proxy_conf = dict(proxy_conf or {})
@@ -103,6 +109,7 @@ class SwiftCluster(object):
         self.log_level = log_level
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
+        self.pythonpath = list(pythonpath)
         self.memcached: Optional[memcached_mod.MemcachedServer] = None
         self.layout: Optional[swift_config.ClusterLayout] = None
         self.start_seconds: Optional[float] = None
@@ -163,8 +170,8 @@ class SwiftCluster(object):
             raise RuntimeError('the Swift cluster was already started')
         began = time.monotonic()
         deadline = began + self.start_timeout
-        scripts = {name: swift_servers.find_server_script(name)
-                   for name in swift_config.SERVERS}
+        commands = {name: swift_servers.server_command(name)
+                    for name in swift_config.SERVERS}
         swift_servers.warn_about_host_config()
         try:
             if self.workdir is None:
@@ -174,7 +181,7 @@ class SwiftCluster(object):
             self.memcached = memcached_mod.MemcachedServer(
                 log_path=os.path.join(self.workdir, 'log', 'memcached.log'))
             self.memcached.start()
-            self._start_servers(scripts, deadline)
+            self._start_servers(commands, deadline)
             self._check_account(deadline)
         except BaseException:
             self.stop()
@@ -184,7 +191,7 @@ class SwiftCluster(object):
                  self.proxy_url, self.start_seconds, self.workdir)
         return self
 
-    def _start_servers(self, scripts: Mapping[str, str],
+    def _start_servers(self, commands: Mapping[str, Sequence[str]],
                        deadline: float) -> None:
         for attempt in range(1, _BIND_ATTEMPTS + 1):
             names = swift_config.SERVERS
@@ -196,10 +203,10 @@ class SwiftCluster(object):
             swift_config.write_cluster(
                 self.layout, self.pipeline_filters, self.filter_conf,
                 self.proxy_conf, self.log_level)
-            env = swift_servers.server_env()
+            env = swift_servers.server_env(self.pythonpath)
             for name in names:
                 self._servers[name] = swift_servers.server_process(
-                    name, scripts[name], self.layout, env)
+                    name, commands[name], self.layout, env)
                 self._servers[name].start()
             try:
                 self._wait_until_serving(deadline)

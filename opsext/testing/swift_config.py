@@ -35,7 +35,7 @@ import configparser
 import dataclasses
 import os
 import pwd
-from typing import Mapping, Optional, Sequence
+from typing import Mapping, Optional, Sequence, Union
 
 from swift.common.ring import RingBuilder
 
@@ -63,6 +63,9 @@ HASH_PATH_PREFIX = 'opsext-test-prefix'
 HASH_PATH_SUFFIX = 'opsext-test-suffix'
 DEVICE = 'sdb1'
 PART_POWER = 6
+
+#: A filter's options, or just its ``egg:`` entry point or ``module:factory``.
+FilterSpec = Union[str, Mapping[str, str]]
 
 # [filter:NAME] -> egg:swift#<entry point>, for names that differ.
 _SWIFT_ENTRY_POINTS = {
@@ -106,7 +109,7 @@ def proxy_pipeline(pipeline_filters: Sequence[str] = ()) -> list[str]:
 
 def proxy_sections(
         layout: ClusterLayout, pipeline_filters: Sequence[str] = (),
-        filter_conf: Optional[Mapping[str, Mapping[str, str]]] = None,
+        filter_conf: Optional[Mapping[str, FilterSpec]] = None,
         proxy_conf: Optional[Mapping[str, str]] = None,
         log_level: str = 'INFO') -> dict[str, dict[str, str]]:
     """The sections of ``proxy-server.conf``.
@@ -129,14 +132,16 @@ def proxy_sections(
 
 def filter_sections(
         pipeline_filters: Sequence[str] = (),
-        filter_conf: Optional[Mapping[str, Mapping[str, str]]] = None,
+        filter_conf: Optional[Mapping[str, FilterSpec]] = None,
         memcache_servers: str = '127.0.0.1:11211'
 ) -> dict[str, dict[str, str]]:
     """The ``[filter:NAME]`` sections of the proxy pipeline.
 
     ``filter_conf`` adds sections or adds options to the standard ones
-    (``{'tempauth': {'token_life': '60'}}``).  Raises ValueError when a
-    filter in ``pipeline_filters`` has no section to load it from.
+    (``{'tempauth': {'token_life': '60'}}``); a section may be given as
+    where its filter comes from (see :func:`filter_options`).  Raises
+    ValueError when a filter in ``pipeline_filters`` has no section to load
+    it from.
     """
     sections = {}
     for name in PIPELINE_BEFORE_AUTH + PIPELINE_AFTER_AUTH[:-1]:
@@ -147,7 +152,7 @@ def filter_sections(
     sections['filter:cache']['memcache_servers'] = memcache_servers
     for name, options in (filter_conf or {}).items():
         section = sections.setdefault('filter:%s' % name, {})
-        section.update(options)
+        section.update(filter_options(name, options))
         if 'use' not in section and 'paste.filter_factory' not in section:
             raise ValueError(
                 'filter_conf[%r] needs a "use" option such as '
@@ -161,6 +166,32 @@ def filter_sections(
                 'pipeline filter %r has no section: add it to filter_conf, '
                 'e.g. {%r: {"use": "egg:opsext#%s"}}' % (name, name, name))
     return sections
+
+
+def filter_options(name: str, spec: Union[str, Mapping[str, str]]
+                   ) -> dict[str, str]:
+    """The options of ``[filter:name]`` from a filter's specification.
+
+    ``spec`` is a dict of options, or just where the filter comes from: an
+    entry point (``'egg:mypkg#myfilter'``) or a factory
+    (``'mypkg.middleware:filter_factory'``).  A ``use`` option naming a
+    factory becomes ``paste.filter_factory``, the key paste.deploy reads a
+    factory from.  Raises ValueError naming the filter when ``spec`` says
+    neither.
+    """
+    options = {'use': spec} if isinstance(spec, str) else dict(spec)
+    use = options.get('use')
+    if use is not None and not use.startswith(('egg:', 'config:', 'call:')):
+        module, _sep, factory = use.partition(':')
+        if not (module and factory and all(
+                part.isidentifier() for part in module.split('.')) and
+                factory.isidentifier()):
+            raise ValueError(
+                'filter %r: %r is neither an entry point (egg:DIST#NAME) nor '
+                'a factory (package.module:filter_factory)' % (name, use))
+        del options['use']
+        options['paste.filter_factory'] = use
+    return options
 
 
 def backend_sections(layout: ClusterLayout, server: str,
@@ -233,7 +264,7 @@ def build_ring(path: str, ip: str, port: int, device: str = DEVICE) -> None:
 
 def write_cluster(
         layout: ClusterLayout, pipeline_filters: Sequence[str] = (),
-        filter_conf: Optional[Mapping[str, Mapping[str, str]]] = None,
+        filter_conf: Optional[Mapping[str, FilterSpec]] = None,
         proxy_conf: Optional[Mapping[str, str]] = None,
         log_level: str = 'INFO') -> None:
     """Write swift.conf, the rings and the four server configs."""

@@ -12,7 +12,9 @@
 
 """Fixtures for functional tests: real Swift clusters, shared per session.
 
-``swift_cluster_factory(pipeline_filters=..., filter_conf=...,
+The Swift fixtures are opsext's pytest plugin's, the ones operators use
+(:mod:`opsext.testing.pytest_plugin`, loaded by its ``pytest11`` entry
+point): ``swift_cluster_factory(pipeline_filters=..., filter_conf=...,
 proxy_conf=...)`` returns a started :class:`SwiftCluster`; a second call
 with the same configuration returns the same cluster, and every cluster is
 stopped at the end of the session.  ``swift_cluster`` is the plain one,
@@ -38,22 +40,14 @@ JUnit properties ``opsext_test_target``, ``opsext_test_swift`` and
 ``opsext_test_nova``.
 """
 
-import json
 import os
-from typing import (Callable, Iterator, Mapping, NamedTuple, Optional,
-                    Sequence, TYPE_CHECKING)
+from typing import Callable, NamedTuple, Optional
 
 import pytest
 
 from opsext.testing import nova_target as nova_target_mod
 from opsext.testing import target as target_mod
 
-if TYPE_CHECKING:
-    from opsext.testing.swift_cluster import SwiftCluster
-
-# Swift is imported only when a cluster is started, so that tests without
-# Swift installed (tests/functional/nova in the nova environment) collect.
-ClusterFactory = Callable[..., 'SwiftCluster']
 DEPLOYED_SUITE = os.path.join(os.path.dirname(__file__), 'deployed')
 #: Marks a module of the deployed suite with the service it validates.
 SERVICE_MARKER = 'opsext_service'
@@ -200,49 +194,3 @@ def _record_target(request: pytest.FixtureRequest,
         target_mod.DEPLOYED if run.deployed else target_mod.LOCAL)
     record_testsuite_property('opsext_test_swift', swift)
     record_testsuite_property('opsext_test_nova', nova)
-
-
-@pytest.fixture(scope='session')
-def swift_cluster_factory() -> Iterator[ClusterFactory]:
-    from opsext.testing.swift_cluster import SwiftCluster
-
-    keep = os.environ.get('OPSEXT_KEEP_CLUSTERS', '') not in ('', '0')
-    clusters: dict[str, SwiftCluster] = {}
-    failures: dict[str, Exception] = {}
-
-    def factory(pipeline_filters: Optional[Sequence[str]] = None,
-                filter_conf: Optional[Mapping[str, Mapping[str, str]]] = None,
-                proxy_conf: Optional[Mapping[str, str]] = None
-                ) -> 'SwiftCluster':
-        key = json.dumps([list(pipeline_filters or []), filter_conf or {},
-                          proxy_conf or {}], sort_keys=True)
-        if key in failures:
-            # Do not spend another start timeout on a known failure.
-            raise failures[key]
-        if key not in clusters:
-            cluster = SwiftCluster(pipeline_filters=pipeline_filters,
-                                   filter_conf=filter_conf,
-                                   proxy_conf=proxy_conf, keep=keep)
-            try:
-                cluster.start()
-            except Exception as exc:
-                failures[key] = exc
-                raise
-            clusters[key] = cluster
-        cluster = clusters[key]
-        # Lets tests load copies of proxy_conf_path with plain loadapp.
-        cluster.activate()
-        return cluster
-
-    yield factory
-    for cluster in clusters.values():
-        workdir = cluster.workdir
-        cluster.stop()
-        if keep:
-            print('kept Swift cluster directory %s' % workdir)
-
-
-@pytest.fixture(scope='session')
-def swift_cluster(swift_cluster_factory: ClusterFactory) -> 'SwiftCluster':
-    """The shared cluster with Swift's standard pipeline only."""
-    return swift_cluster_factory()

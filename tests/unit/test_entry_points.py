@@ -38,3 +38,19 @@ def test_oslo_config_opts_entry_point_lists_every_group():
     assert list_opts is opts.list_opts
     assert [group for group, _opts in list_opts()] == [
         'opsext_subnet_affinity']
+
+
+def test_pytest_plugin_loads_without_swift_or_nova():
+    import subprocess
+    import sys
+    # A fresh interpreter: loading the plugin imports neither.
+    code = ('import sys; from importlib import metadata; '
+            '[ep.load() for ep in metadata.entry_points(group="pytest11") '
+            'if ep.name == "opsext"][0]; '
+            'print(sorted(m for m in ("swift", "nova", "eventlet") '
+            'if m in sys.modules))')
+    out = subprocess.run([sys.executable, '-c', code], check=True,
+                         stdout=subprocess.PIPE, universal_newlines=True)
+    assert out.stdout.strip() == '[]'
+    plugin = _ours('pytest11')['opsext'].load()
+    assert plugin.__name__ == 'opsext.testing.pytest_plugin'

@@ -22,20 +22,17 @@ Configuration goes through ``oslo_config.fixture.Config`` on nova's
 """
 
 import nova.conf
-from nova import context as nova_context
 from nova import objects
-from nova.objects import base as objects_base
-from nova import rpc
 from nova.scheduler import filters
 from nova.scheduler import host_manager
 from nova.scheduler import weights
 from nova.tests import fixtures as nova_fixtures
 from oslo_config import fixture as config_fixture
-from oslo_serialization import jsonutils
 from oslo_utils import uuidutils
 import pytest
 
 from opsext.placement import options
+from opsext.testing import nova_scheduler
 
 CONF = nova.conf.CONF
 GROUP = options.GROUP
@@ -112,19 +109,4 @@ def host(name, *aggregates, free_ram_mb=1024):
 
 def request_spec(remote_address, scheduler_hints=None):
     """A RequestSpec as the scheduler receives it: after an RPC hop."""
-    ctxt = nova_context.RequestContext(
-        user_id='demo', project_id='demo', is_admin=False,
-        remote_address=remote_address)
-    spec = objects.RequestSpec(
-        ctxt, instance_uuid=uuidutils.generate_uuid(), num_instances=1,
-        project_id='demo', scheduler_hints=scheduler_hints or {},
-        ignore_hosts=None, force_hosts=None, force_nodes=None)
-    serializer = rpc.RequestContextSerializer(
-        objects_base.NovaObjectSerializer())
-    # Through JSON, as on the wire.
-    wire_ctxt = jsonutils.loads(jsonutils.dumps(
-        serializer.serialize_context(ctxt)))
-    wire_spec = jsonutils.loads(jsonutils.dumps(
-        serializer.serialize_entity(ctxt, spec)))
-    received_ctxt = serializer.deserialize_context(wire_ctxt)
-    return serializer.deserialize_entity(received_ctxt, wire_spec)
+    return nova_scheduler.request_spec(remote_address, scheduler_hints)

@@ -21,14 +21,11 @@ through the REST API, with ``X-Forwarded-For`` parsed by nova's own
 no group.
 """
 
-import os
-import sys
-
 import nova.conf
 from nova.tests.functional import integrated_helpers
-from oslo_middleware import http_proxy_to_wsgi
 
 from opsext.placement import options
+from opsext.testing import nova_cloud
 
 CONF = nova.conf.CONF
 DOCS = {'doc1', 'doc2'}
@@ -46,12 +43,8 @@ class SubnetAffinityTestBase(integrated_helpers.ProviderUsageBaseTestCase):
     affinity = {'unmatched_requests': 'none', 'untagged_hosts': 'deny'}
 
     def setUp(self):
-        # The nova wheel puts api-paste.ini under the environment's prefix.
-        self.flags(api_paste_config=os.path.join(
-            sys.prefix, 'etc', 'nova', 'api-paste.ini'), group='wsgi')
-        CONF.register_opts(http_proxy_to_wsgi.OPTS, group='oslo_middleware')
-        self.flags(enable_proxy_headers_parsing=True,
-                   group='oslo_middleware')
+        # api-paste.ini of the nova wheel, X-Forwarded-For parsing.
+        nova_cloud.prepare_harness(self.flags, CONF)
         options.register_opts(CONF)
         self.flags(available_filters=['nova.scheduler.filters.all_filters',
                                       'opsext.nova.filters.all_filters'],
@@ -77,24 +70,16 @@ class SubnetAffinityTestBase(integrated_helpers.ProviderUsageBaseTestCase):
         pass
 
     def _tag(self, name, subnets, *hosts):
-        agg_id = self._create_aggregate(name)
-        self.admin_api.post_aggregate_action(
-            agg_id, {'set_metadata': {'metadata': {
-                'opsext_subnets': subnets}}})
-        for host in hosts:
-            if host in self.computes:
-                self.admin_api.add_host_to_aggregate(agg_id, host)
+        nova_cloud.create_aggregate(
+            self, name, [host for host in hosts if host in self.computes],
+            {'opsext_subnets': subnets})
 
     def _boot_from(self, client, api=None, expected_state='ACTIVE',
                    hints=None):
-        api = api or self.user_api
-        body = {'server': self._build_server(networks='none')}
-        if hints:
-            body['os:scheduler_hints'] = hints
         # Through the load balancer: it appends the client's address.
-        server = api.api_post('/servers', body, headers={
-            'X-Forwarded-For': '%s, %s' % (client, PROXY)}).body['server']
-        return self._wait_for_state_change(server, expected_state)
+        return nova_cloud.create_server(
+            self, api or self.user_api, '%s, %s' % (client, PROXY), hints,
+            expected_state)
 
     def _host(self, server):
         return self._show_server(server)['OS-EXT-SRV-ATTR:host']
