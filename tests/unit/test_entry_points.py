@@ -18,6 +18,12 @@ def test_paste_filter_factory_loads(name):
     assert callable(filt(lambda env, start_response: []))
 
 
+def test_client_address_filter_factory_loads():
+    factory = _ours('paste.filter_factory')['client_address'].load()
+    filt = factory({}, trusted_proxies='192.0.2.10')
+    assert callable(filt(lambda env, start_response: []))
+
+
 def test_console_script_loads():
     main = _ours('console_scripts')['opsext'].load()
     assert callable(main)

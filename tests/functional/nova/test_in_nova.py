@@ -29,12 +29,14 @@ from nova.tests.functional import integrated_helpers
 from oslo_middleware import http_proxy_to_wsgi
 
 from opsext.placement import options
+from tests.functional.nova import lb_model
 
 CONF = nova.conf.CONF
 DOCS = {'doc1', 'doc2'}
 OPS = {'ops1', 'ops2'}
-PROXY = '192.0.2.10'  # the load balancer in front of nova-api
+PROXY = lb_model.PROXY  # the load balancer in front of nova-api
 HINT = 'opsext_source_address'
+NOVA_API_PASTE = os.path.join(sys.prefix, 'etc', 'nova', 'api-paste.ini')
 
 
 class SubnetAffinityTestBase(integrated_helpers.ProviderUsageBaseTestCase):
@@ -46,9 +48,7 @@ class SubnetAffinityTestBase(integrated_helpers.ProviderUsageBaseTestCase):
     affinity = {'unmatched_requests': 'none', 'untagged_hosts': 'deny'}
 
     def setUp(self):
-        # The nova wheel puts api-paste.ini under the environment's prefix.
-        self.flags(api_paste_config=os.path.join(
-            sys.prefix, 'etc', 'nova', 'api-paste.ini'), group='wsgi')
+        self.flags(api_paste_config=self._api_paste_config(), group='wsgi')
         CONF.register_opts(http_proxy_to_wsgi.OPTS, group='oslo_middleware')
         self.flags(enable_proxy_headers_parsing=True,
                    group='oslo_middleware')
@@ -70,6 +70,10 @@ class SubnetAffinityTestBase(integrated_helpers.ProviderUsageBaseTestCase):
             self.computes[name] = self._start_compute(name)
         self._tag('docs', '10.1.0.0/16', 'doc1', 'doc2')
         self._tag('ops', '10.2.0.0/16', 'ops1', 'ops2')
+
+    def _api_paste_config(self):
+        # The nova wheel puts api-paste.ini under the environment's prefix.
+        return NOVA_API_PASTE
 
     def _clear_attrs(self):
         # Nova deletes the test's public attributes after each test;
