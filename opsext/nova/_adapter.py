@@ -101,13 +101,20 @@ class PolicyAdapter:
             elif value is not None:
                 address = _source.parse_hint(value)
                 if address is None:
-                    self.log.warning('scheduler hint %(hint)s=%(value)r is '
-                                     'not one address: the request is '
-                                     'unmatched',
-                                     {'hint': self.hint, 'value': value})
+                    return self._refuse('scheduler hint %s=%r is not one '
+                                        'address' % (self.hint, value))
                 return self.policy.match(address, views)
-        return self.policy.match(
-            _source.source_address(spec_obj, self.resolver), views)
+        try:
+            address = _source.source_address(spec_obj, self.resolver)
+        except client_ip.ClientAddressError as exc:
+            return self._refuse(str(exc))
+        except Exception as exc:  # an odd spec: never a traceback
+            return self._refuse('cannot read the source address: %s' % exc)
+        return self.policy.match(address, views)
+
+    def _refuse(self, reason: str) -> policy.RequestMatch:
+        self.log.warning('subnet affinity refuses the request: %s', reason)
+        return self.policy.closed(reason)
 
     def match(self, spec_obj, views) -> policy.RequestMatch:
         """The request's subnet group: by source for a new server, by

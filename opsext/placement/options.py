@@ -66,8 +66,18 @@ warning names the aggregate and the value.
                  ('untagged', 'only hosts in no subnet group'),
                  ('none', 'no host: the request fails with NoValidHost')],
         help="""
-What happens to a request whose source address matches no network, or
-that has no usable source address.
+Where a request goes whose source address is known but matches no
+network (and a moved server whose host is in no subnet group).
+
+A request whose source address cannot be known (none, not an address, a
+forwarded list without ``trusted_proxies``, an admin's malformed
+``source_address_hint``) is never "unmatched": it is refused
+(NoValidHost) whatever this option says, with a warning giving the reason.
+
+Related options:
+
+* ``untagged_hosts``
+* ``trusted_proxies``
 """),
     cfg.StrOpt(
         'untagged_hosts', default='allow',
@@ -85,7 +95,8 @@ Addresses or networks of the proxies in front of nova-api.
 With ``[oslo_middleware] enable_proxy_headers_parsing``, nova records the
 raw ``X-Forwarded-For`` list as the request's address; it is walked from
 the right, skipping these proxies. Without them, a list is not trusted and
-the request counts as having no usable source address.
+the request is refused. Better: put the ``client_address`` paste filter
+first in nova-api's pipeline, so that the scheduler gets one address.
 """),
     cfg.StrOpt(
         'source_address_hint', default=None,
@@ -99,8 +110,8 @@ orchestrator) and knows the user's real address. Users control scheduler
 hints, so the hint is read only when the request context is an admin's
 and only when a new server is placed: hints persist with the server, and
 a move is placed by the server's current host instead. A hint from any
-other context is ignored (logged at debug); a malformed hint makes the
-request unmatched (see ``unmatched_requests``), with a warning.
+other context is ignored (logged at debug); a malformed hint is refused
+(NoValidHost), with a warning.
 
 Possible values:
 

@@ -26,8 +26,9 @@ A request is matched to the **longest prefix** among all those networks
 that contains its source address (the guide's ``startswith('10.1')`` also
 matched 10.10.x). Hosts serving that network pass; hosts serving other
 networks fail; hosts in no group pass or fail by ``untagged_hosts``.
-Requests whose address matches no network (or that have none) go to any
-host, to untagged hosts only, or nowhere, by ``unmatched_requests``.
+Requests whose address matches no network go to any host, to untagged
+hosts only, or nowhere, by ``unmatched_requests``; a request without an
+address is refused (fail closed).
 
 A server being moved is matched by the host it lives on instead
 (:meth:`Policy.match_anchor`): it keeps every network that host serves,
@@ -196,7 +197,8 @@ class Policy:
         ``hosts`` supplies the aggregate networks; done once per request.
         """
         if address is None:
-            return RequestMatch(None, None, 'no usable source address')
+            # An unknown origin is refused, never "unmatched".
+            return self.closed('no usable source address')
         best = None
         candidates = [rule.network for rule in self.static_rules]
         seen = set()

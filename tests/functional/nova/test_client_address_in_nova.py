@@ -132,3 +132,25 @@ class TestWithoutClientAddressFilter(BehindBalancerBase):
     def test_forwarded_spoof_steers_nova_without_the_filter(self):
         server = self._boot_via_lb('10.1.7.1', Forwarded='for=10.2.0.66')
         self.assertEqual('ops1', self._host(server))
+
+
+class TestUnresolvableWithDefaultOptions(BehindBalancerBase):
+    """nova's own pipeline, default options: no trusted_proxies, any."""
+
+    paste_source = test_in_nova.NOVA_API_PASTE
+    first_filter = 'cors http_proxy_to_wsgi compute_req_id'
+    affinity = {'trusted_proxies': []}
+
+    def test_extra_x_forwarded_for_entry_is_refused_not_any_host(self):
+        # nova records "10.2.0.66, 10.1.7.1"; nothing vouches for either.
+        server = self._boot_via_lb('10.1.7.1', expected_state='ERROR',
+                                   **{'X-Forwarded-For': '10.2.0.66'})
+        self.assertIn('No valid host', server['fault']['message'])
+        self.assertIn('subnet affinity refuses the request',
+                      self.stdlog.logger.output)
+        self.assertIn('no trusted_proxies', self.stdlog.logger.output)
+
+    def test_unmatched_but_resolved_address_goes_anywhere(self):
+        # Control: unmatched_requests=any still serves a known address.
+        server = self._boot_via_lb('172.16.0.5')
+        self.assertIn(self._host(server), {'doc1', 'ops1'})

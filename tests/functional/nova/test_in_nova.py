@@ -59,8 +59,8 @@ class SubnetAffinityTestBase(integrated_helpers.ProviderUsageBaseTestCase):
                    weight_classes=['nova.scheduler.weights.all_weighers',
                                    'opsext.nova.weights.all_weighers'],
                    group='filter_scheduler')
-        self.flags(trusted_proxies=[PROXY], group=options.GROUP,
-                   **self.affinity)
+        self.flags(group=options.GROUP,
+                   **dict({'trusted_proxies': [PROXY]}, **self.affinity))
         super().setUp()
         # The harness's self.api is an admin; servers are the users'.
         self.user_api = self.api_fixture.api

@@ -17,6 +17,7 @@ import logging
 import types
 
 from oslo_config import cfg
+import pytest
 
 from opsext.nova import _adapter
 from opsext.placement import options
@@ -132,13 +133,37 @@ def test_hint_is_not_read_unless_configured():
     assert _passing(adapter, spec) == ['doc1']
 
 
-def test_admins_malformed_hint_is_unmatched_with_a_warning(caplog):
+def test_admins_malformed_hint_is_refused_with_a_warning(caplog):
     adapter = _adapter_with(source_address_hint=HINT,
-                            unmatched_requests='none')
+                            unmatched_requests='any')
     spec = _HintedSpec('10.1.0.5', {HINT: '10.2.0.8/24'}, True)
     with caplog.at_level(logging.WARNING, logger='opsext.test.adapter'):
         assert _passing(adapter, spec) == []
     assert 'not one address' in caplog.text
+
+
+@pytest.mark.parametrize('remote', [None, '', 'bogus',
+                                    '10.1.0.5, unknown, 192.0.2.7'])
+def test_unresolvable_source_is_refused_even_with_unmatched_any(
+        caplog, remote):
+    adapter = _adapter_with(unmatched_requests='any',
+                            trusted_proxies=['192.0.2.7'])
+    with caplog.at_level(logging.WARNING, logger='opsext.test.adapter'):
+        assert _passing(adapter, _spec(remote)) == []
+    assert 'refuses the request' in caplog.text
+
+
+def test_forwarded_list_without_trusted_proxies_is_refused(caplog):
+    adapter = _adapter_with(unmatched_requests='any')
+    remote = '10.2.0.66, 10.1.0.5'
+    with caplog.at_level(logging.WARNING, logger='opsext.test.adapter'):
+        assert _passing(adapter, _spec(remote)) == []
+    assert 'refuses the request' in caplog.text
+
+
+def test_unmatched_resolved_source_follows_unmatched_any():
+    adapter = _adapter_with(unmatched_requests='any')
+    assert _passing(adapter, _spec('172.16.0.5')) == ['doc1', 'ops1']
 
 
 def test_move_is_matched_by_the_servers_host_not_the_caller():

@@ -213,6 +213,13 @@ def test_closed_match_fails_every_host_with_its_reason():
     assert not verdict.passes and verdict.reason == 'cannot look up server x'
 
 
+def test_no_address_is_refused_even_with_unmatched_any():
+    pol = policy.Policy(unmatched_requests='any')
+    match = pol.match(None, [_host('doc1', '10.1.0.0/16')])
+    assert match.closed
+    assert not pol.verdict(_host('dev1'), match).passes
+
+
 def test_hosts_of_one_group_share_their_verdict():
     pol = policy.Policy()
     hosts = [_host('a', '10.1.0.0/16'), _host('b', '10.1.0.0/16')]
