@@ -21,6 +21,7 @@ from opsext import client_ip
 from opsext.nova import _source
 from opsext.placement import options
 from opsext.placement import policy
+from opsext.placement import stamp
 
 
 def _aggregate_view(aggregate) -> tuple:
@@ -74,12 +75,19 @@ class PolicyAdapter:
     ``locate(spec_obj, aggregate_view)`` says where the server of a request
     lives (:func:`opsext.nova._location.locate` in nova; it reads nova's
     database, so it is passed in rather than imported here).
+    ``all_aggregates(spec_obj, aggregate_view)`` gives every aggregate of
+    the cloud (:func:`opsext.nova._location.all_aggregates`): the group is
+    decided from all of them, never from the hosts that reached the
+    filter, so that a full, disabled or truncated group gives no host
+    rather than a wider group. None (offline use only): the candidates.
 
     :raises ConfigError: at start-up, naming a bad option.
     """
 
     def __init__(self, conf, log,
-                 locate: Callable[..., Location]) -> None:
+                 locate: Callable[..., Location],
+                 all_aggregates: Optional[Callable[..., tuple]] = None
+                 ) -> None:
         # Registered on the config object we are given, at construction:
         # never at import (registering twice is a no-op in oslo.config).
         options.register_opts(conf)
@@ -89,9 +97,37 @@ class PolicyAdapter:
         self.resolver = client_ip.ClientAddressResolver(
             options.trusted_proxies_from_conf(conf))
         self.hint = options.source_address_hint_from_conf(conf)
+        self.stamp_secret = options.source_stamp_secret_from_conf(conf)
         self._locate = locate
+        self._all_aggregates = all_aggregates
+
+    def _stamp_match(self, spec_obj, value, views) -> policy.RequestMatch:
+        project_id = getattr(spec_obj, 'project_id', None)
+        try:
+            address = stamp.verify(self.stamp_secret, project_id, value)
+        except stamp.StampError as exc:
+            return self._refuse(str(exc))
+        return self._match_address(spec_obj, address, views)
+
+    def _match_address(self, spec_obj, address,
+                       views) -> policy.RequestMatch:
+        if self._all_aggregates is not None:
+            try:
+                views = (policy.HostView('', tuple(self._all_aggregates(
+                    spec_obj, _aggregate_view))),)
+            except Exception as exc:
+                return self._refuse('cannot read the aggregates: %s' % exc)
+        return self.policy.match(address, views)
 
     def _source_match(self, spec_obj, views) -> policy.RequestMatch:
+        if self.stamp_secret is not None:
+            value = _source.hint_value(spec_obj, stamp.HINT)
+            if value is None:
+                return self._refuse(
+                    'a new server without the %s scheduler hint (is '
+                    'opsext_source_stamp in every nova-api pipeline?)'
+                    % stamp.HINT)
+            return self._stamp_match(spec_obj, value, views)
         if self.hint is not None:
             value = _source.hint_value(spec_obj, self.hint)
             if value is not None and not _source.is_admin(spec_obj):
@@ -103,14 +139,14 @@ class PolicyAdapter:
                 if address is None:
                     return self._refuse('scheduler hint %s=%r is not one '
                                         'address' % (self.hint, value))
-                return self.policy.match(address, views)
+                return self._match_address(spec_obj, address, views)
         try:
             address = _source.source_address(spec_obj, self.resolver)
         except client_ip.ClientAddressError as exc:
             return self._refuse(str(exc))
         except Exception as exc:  # an odd spec: never a traceback
             return self._refuse('cannot read the source address: %s' % exc)
-        return self.policy.match(address, views)
+        return self._match_address(spec_obj, address, views)
 
     def _refuse(self, reason: str) -> policy.RequestMatch:
         self.log.warning('subnet affinity refuses the request: %s', reason)
@@ -125,6 +161,13 @@ class PolicyAdapter:
                              location.error)
             return self.policy.closed(location.error)
         if location.host is not None:
+            value = (_source.hint_value(spec_obj, stamp.HINT)
+                     if self.stamp_secret is not None else None)
+            if value is not None:
+                # The address the server was created from, in the group
+                # it was created for: not its host's groups, which may be
+                # several, or may have been re-tagged since.
+                return self._stamp_match(spec_obj, value, views)
             return self.policy.match_anchor(
                 policy.HostView(location.host, location.aggregates))
         return self._source_match(spec_obj, views)

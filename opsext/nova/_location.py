@@ -83,3 +83,17 @@ def locate(spec_obj, aggregate_view) -> Location:
     except Exception as exc:
         return Location(error='cannot look up server %s: %s' % (uuid, exc))
     return Location(host, tuple(aggregate_view(a) for a in aggregates))
+
+
+def all_aggregates(spec_obj, aggregate_view) -> tuple:
+    """(name, metadata) of every aggregate of the cloud, from the API
+    database: the networks a request can match are all of theirs.
+
+    :raises Exception: when they cannot be read (the caller refuses).
+    """
+    context = getattr(spec_obj, '_context', None)
+    if context is None:
+        raise ValueError('the request spec has no context')
+    admin = context.elevated(read_deleted='no')
+    return tuple(aggregate_view(a)
+                 for a in objects.AggregateList.get_all(admin))

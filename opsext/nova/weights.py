@@ -50,8 +50,8 @@ class SubnetAffinityWeigher(weights.BaseHostWeigher):
 
     def __init__(self) -> None:
         super().__init__()
-        self._adapter = _adapter.PolicyAdapter(CONF, LOG,
-                                               _location.locate)
+        self._adapter = _adapter.PolicyAdapter(
+            CONF, LOG, _location.locate, _location.all_aggregates)
 
     def weight_multiplier(self, host_state) -> float:
         """The configured multiplier, or the aggregates' override."""

@@ -122,6 +122,27 @@ Related options:
 
 * ``unmatched_requests``
 """),
+    cfg.StrOpt(
+        'source_stamp_secret', default=None, secret=True,
+        help="""
+Secret shared with nova-api's ``opsext_source_stamp`` paste filter (its
+``secret`` option), which signs each new server's source address into the
+scheduler hint ``opsext_source_stamp``. Nova keeps the hint with the
+server, so moves (migration, evacuation, unshelve) keep the group the
+server was created for.
+
+Unset (the default): no stamp is read; a new server is placed by the
+request's address, a move by the groups of the server's current host.
+Set: a new server needs a valid stamp (else it is refused, naming why);
+a move is placed by its stamp, or, for a server created before stamping
+began, by its current host; a stamp that does not verify is refused.
+``source_address_hint`` is then not read by the scheduler: the filter
+stamps an admin's hint instead.
+
+Related options:
+
+* ``source_address_hint``
+"""),
     cfg.FloatOpt(
         'subnet_affinity_weight_multiplier', default=1.0,
         help="""
@@ -195,3 +216,17 @@ def trusted_proxies_from_conf(conf: cfg.ConfigOpts) -> net.NetworkSet:
     except net.AddressError as exc:
         raise ConfigError(PLUGIN, GROUP + '.trusted_proxies',
                           ','.join(value), str(exc)) from None
+
+
+def source_stamp_secret_from_conf(conf: cfg.ConfigOpts):
+    """The ``source_stamp_secret`` option: a secret, or None.
+
+    :raises ConfigError: when set but shorter than 16 characters.
+    """
+    value = _value(conf, 'source_stamp_secret')
+    if not value:
+        return None
+    if len(value) < 16:
+        raise ConfigError(PLUGIN, GROUP + '.source_stamp_secret', '***',
+                          'at least 16 characters')
+    return value

@@ -27,10 +27,13 @@ import os
 import fixtures
 from nova.tests.functional.api import client as api_client
 
+from opsext import net
+from opsext.placement import stamp
 from tests.functional.nova import test_in_nova
 
 SAMPLE = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir,
                       os.pardir, 'etc', 'placement', 'api-paste.ini-sample')
+SAMPLE_SECRET = 'CHANGE-ME-to-a-long-random-string'
 LB_SECTION = """
 [filter:opsext_test_lb]
 paste.filter_factory = tests.functional.nova.lb_model:filter_factory
@@ -57,6 +60,7 @@ class BehindBalancerBase(test_in_nova.SubnetAffinityTestBase):
     affinity = {'unmatched_requests': 'none', 'untagged_hosts': 'deny'}
     paste_source = SAMPLE
     first_filter = 'opsext_client_address'
+    stamp_secret = SAMPLE_SECRET
 
     def _api_paste_config(self):
         with open(self.paste_source) as source:
@@ -69,14 +73,20 @@ class BehindBalancerBase(test_in_nova.SubnetAffinityTestBase):
         return path
 
     def setUp(self):
+        if self.paste_source == SAMPLE:
+            self.affinity = dict(self.affinity,
+                                 source_stamp_secret=self.stamp_secret)
         super().setUp()
         self._tag('docs6', '2001:db8:1::/48', 'doc1')
 
-    def _boot_via_lb(self, client, expected_state='ACTIVE', **headers):
+    def _boot_via_lb(self, client, expected_state='ACTIVE', api=None,
+                     hints=None, **headers):
         headers['X-Test-Client'] = client
-        server = self.user_api.api_post('/servers', {
-            'server': self._build_server(networks='none')},
-            headers=headers).body['server']
+        body = {'server': self._build_server(networks='none')}
+        if hints:
+            body['os:scheduler_hints'] = hints
+        server = (api or self.user_api).api_post(
+            '/servers', body, headers=headers).body['server']
         return self._wait_for_state_change(server, expected_state)
 
 
@@ -154,3 +164,110 @@ class TestUnresolvableWithDefaultOptions(BehindBalancerBase):
         # Control: unmatched_requests=any still serves a known address.
         server = self._boot_via_lb('172.16.0.5')
         self.assertIn(self._host(server), {'doc1', 'ops1'})
+
+
+class TestMovesKeepTheStampedGroup(BehindBalancerBase):
+    """Servers are stamped by the sample pipeline; moves keep that group.
+
+    Each test first shows the starting host, then arranges the move so
+    that the old rule (the groups of the server's current host) and the
+    stamp give different answers, each a single one.
+    """
+
+    hosts = ('doc1', 'doc2', 'ops1', 'ops2')
+    ADMIN = '10.2.99.1'
+
+    def setUp(self):
+        super().setUp()
+        self.ops_id = self.aggregate_ids['ops']
+        self.docs_id = self.aggregate_ids['docs']
+
+    def _tag(self, name, subnets, *hosts):
+        agg_id = super()._tag(name, subnets, *hosts)
+        self.__dict__.setdefault('aggregate_ids', {})[name] = agg_id
+        return agg_id
+
+    def _set_enabled(self, host, enabled):
+        service = self.admin_api.get_services(host=host,
+                                              binary='nova-compute')[0]
+        self.admin_api.put_service(service['id'], {
+            'status': 'enabled' if enabled else 'disabled'})
+
+    def _boot_on(self, host, client='10.1.7.1', **kwargs):
+        others = [h for h in self.hosts if h != host]
+        for other in others:
+            self._set_enabled(other, False)
+        server = self._boot_via_lb(client, **kwargs)
+        self.assertEqual(host, self._host(server))
+        for other in others:
+            self._set_enabled(other, True)
+        return server
+
+    def _admin_action(self, server, action, client=ADMIN):
+        self.admin_api.api_post('/servers/%s/action' % server['id'],
+                                action, headers={'X-Test-Client': client})
+
+    def test_stamp_is_kept_with_the_server(self):
+        server = self._boot_on('doc1')
+        self.admin_api.microversion = '2.100'
+        hints = self.admin_api.get_server(server['id'])['scheduler_hints']
+        [value] = hints['opsext_source_stamp']
+        self.assertTrue(value.startswith('10.1.7.1 '), hints)
+
+    def test_cold_migrate_from_a_host_in_two_groups_stays_in_its_group(self):
+        server = self._boot_on('doc1')
+        self.admin_api.add_host_to_aggregate(self.ops_id, 'doc1')
+        self._admin_action(server, {'migrate': None})
+        server = self._wait_for_state_change(server, 'VERIFY_RESIZE')
+        self.assertEqual('doc2', self._host(server))
+
+    def test_cold_migrate_from_two_groups_with_its_group_full_fails(self):
+        # doc1 serves 10.1 and 10.2; the only other 10.1 host is off.
+        # By its host's groups the server could go to ops1 or ops2.
+        server = self._boot_on('doc1')
+        self.admin_api.add_host_to_aggregate(self.ops_id, 'doc1')
+        self._set_enabled('doc2', False)
+        self._admin_action(server, {'migrate': None})
+        self._wait_for_migration_status(server, ['error'])
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        self.assertEqual('doc1', self._host(server))
+
+    def test_evacuate_after_re_tagging_keeps_the_creation_group(self):
+        server = self._boot_on('doc1')
+        # doc1 now serves 10.2 only: by its host it would go to ops*.
+        self.admin_api.remove_host_from_aggregate(self.docs_id, 'doc1')
+        self.admin_api.add_host_to_aggregate(self.ops_id, 'doc1')
+        self.computes['doc1'].stop()
+        service = self.admin_api.get_services(host='doc1',
+                                              binary='nova-compute')[0]
+        self.admin_api.put_service(service['id'], {'forced_down': True})
+        self._admin_action(server, {'evacuate': {}})
+        self._wait_for_migration_status(server, ['done'])
+        self.assertEqual('doc2', self._host(server))
+
+    def test_unshelve_after_re_tagging_keeps_the_creation_group(self):
+        server = self._boot_on('doc1')
+        self.flags(shelved_offload_time=0)
+        self.user_api.post_server_action(server['id'], {'shelve': {}})
+        self._wait_for_server_parameter(server, {
+            'status': 'SHELVED_OFFLOADED', 'OS-EXT-SRV-ATTR:host': None})
+        self.admin_api.remove_host_from_aggregate(self.docs_id, 'doc1')
+        self.admin_api.add_host_to_aggregate(self.ops_id, 'doc1')
+        self._admin_action(server, {'unshelve': None})
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        self.assertEqual('doc2', self._host(server))
+
+    def test_admin_source_hint_is_stamped_and_kept_on_a_move(self):
+        server = self._boot_on('ops1', api=self.admin_api, hints={
+            'opsext_source_address': '10.2.0.8'})
+        self._admin_action(server, {'migrate': None}, client='10.1.99.1')
+        server = self._wait_for_state_change(server, 'VERIFY_RESIZE')
+        self.assertEqual('ops2', self._host(server))
+
+    def test_replayed_stamp_from_a_user_is_replaced(self):
+        replayed = stamp.sign(SAMPLE_SECRET, self.user_api.project_id,
+                              net.parse_address('10.2.0.8'))
+        for _ in range(3):
+            server = self._boot_via_lb('10.1.7.1', hints={
+                'opsext_source_stamp': replayed})
+            self.assertIn(self._host(server), test_in_nova.DOCS)

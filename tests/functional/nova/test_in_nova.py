@@ -88,6 +88,7 @@ class SubnetAffinityTestBase(integrated_helpers.ProviderUsageBaseTestCase):
         for host in hosts:
             if host in self.computes:
                 self.admin_api.add_host_to_aggregate(agg_id, host)
+        return agg_id
 
     def _boot_from(self, client, api=None, expected_state='ACTIVE',
                    hints=None):
