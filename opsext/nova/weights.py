@@ -28,7 +28,8 @@ Sample ``nova.conf`` of the scheduler::
         opsext.nova.weights.all_weighers
 
     [opsext_subnet_affinity]
-    subnet_affinity_weight_multiplier = 2.0
+    # the default, 10.0, outweighs nova's default weighers
+    subnet_affinity_weight_multiplier = 10.0
 """
 
 import nova.conf

@@ -144,12 +144,26 @@ Related options:
 * ``source_address_hint``
 """),
     cfg.FloatOpt(
-        'subnet_affinity_weight_multiplier', default=1.0,
+        'subnet_affinity_weight_multiplier', default=10.0,
         help="""
 Multiplier for the subnet-affinity weigher.
 
 Positive values prefer the hosts of the request's subnet group; 0 turns
 the weigher off. Overridable per aggregate with metadata of the same name.
+
+Nova normalises each weigher's weights to 0..1 and adds them up, each
+times its multiplier, so a host outside the group can gain at most the sum
+of the other multipliers over a host of the group. Nova's defaults that
+can tell identical hosts apart add up to 9 (RAM, CPU, disk, I/O ops,
+hypervisor version, PCI, metrics, soft affinity, soft anti-affinity:
+1 each), leaving aside the build-failure and cross-cell weighers
+(1000000: those are meant to win). The default, 10, keeps the preference
+against all of them; 1 is outweighed as soon as a group host has one
+server more than a host outside it.
+
+Related options:
+
+* ``[filter_scheduler] *_weight_multiplier`` of nova
 """),
 ]
 

@@ -23,6 +23,7 @@ the right one by chance.
 """
 
 import os
+import time
 
 import fixtures
 from nova.tests.functional.api import client as api_client
@@ -271,3 +272,53 @@ class TestMovesKeepTheStampedGroup(BehindBalancerBase):
             server = self._boot_via_lb('10.1.7.1', hints={
                 'opsext_source_stamp': replayed})
             self.assertIn(self._host(server), test_in_nova.DOCS)
+
+
+class TestNoSpill(BehindBalancerBase):
+    """Default options (unmatched_requests=any): a group never spills."""
+
+    affinity = {}
+
+    def _set_enabled(self, host, enabled):
+        service = self.admin_api.get_services(host=host,
+                                              binary='nova-compute')[0]
+        self.admin_api.put_service(service['id'], {
+            'status': 'enabled' if enabled else 'disabled'})
+
+    def test_group_without_room_gets_no_valid_host(self):
+        # Only ops1 reaches the filter: matched against the candidates,
+        # 10.1.7.1 was "unmatched" and went to ops1.
+        self._set_enabled('doc1', False)
+        server = self._boot_via_lb('10.1.7.1', expected_state='ERROR')
+        self.assertIn('No valid host', server['fault']['message'])
+
+    def test_max_placement_results_cut_is_refused_not_spilled(self):
+        self.flags(max_placement_results=1, group='scheduler')
+        refused = 0
+        for client, home in (('10.1.7.%d', 'doc1'), ('10.2.7.%d', 'ops1')):
+            for i in range(1, 5):
+                server = self._settled(self._post_via_lb(client % i))
+                if server['status'] == 'ERROR':
+                    self.assertIn('No valid host',
+                                  server['fault']['message'])
+                    refused += 1
+                else:
+                    self.assertEqual(home, self._host(server))
+        # Placement offered one host per request: some were the other
+        # group's, which the filter refused rather than took.
+        self.assertGreater(refused, 0)
+
+    def _post_via_lb(self, client):
+        return self.user_api.api_post('/servers', {
+            'server': self._build_server(networks='none')},
+            headers={'X-Test-Client': client}).body['server']
+
+    def _settled(self, server):
+        for _ in range(100):
+            server = self.api.get_server(server['id'])
+            if server['status'] == 'ACTIVE':
+                return server
+            if server['status'] == 'ERROR':
+                return self._wait_for_state_change(server, 'ERROR')
+            time.sleep(0.1)
+        self.fail('server %s did not settle' % server['id'])

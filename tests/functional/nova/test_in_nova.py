@@ -258,3 +258,41 @@ class TestWeigherPrefersTheGroup(SubnetAffinityTestBase):
         for client, group in (('10.1.7.1', DOCS), ('10.2.7.1', OPS),
                               ('10.1.7.2', DOCS), ('10.2.7.2', OPS)):
             self.assertIn(self._host(self._boot_from(client)), group)
+
+
+NOVA_DEFAULT_FILTERS = ['ComputeFilter', 'ComputeCapabilitiesFilter',
+                        'ImagePropertiesFilter',
+                        'ServerGroupAntiAffinityFilter',
+                        'ServerGroupAffinityFilter']
+
+
+class IdenticalHostsBase(SubnetAffinityTestBase):
+    """Identical hosts, nova's default filters and weighers, ours added,
+    no subnet filter: the weigher alone."""
+
+    hosts = ('doc1', 'doc2', 'ops1', 'ops2')
+    enabled_filters = NOVA_DEFAULT_FILTERS
+    affinity = {}
+
+
+class TestWeigherDefaultKeepsAffinity(IdenticalHostsBase):
+    """With the default multiplier, four servers from 10.1.x all land on
+    the two doc hosts, although each one makes them emptier than ops1 and
+    ops2 (RAM, CPU, disk weighers)."""
+
+    def test_default_multiplier_keeps_the_group_first(self):
+        landed = [self._host(self._boot_from('10.1.7.%d' % i))
+                  for i in range(1, 5)]
+        self.assertEqual(['doc1', 'doc1', 'doc2', 'doc2'], sorted(landed))
+
+
+class TestWeigherMultiplierOneIsOutweighed(IdenticalHostsBase):
+    """Control: at 1.0, nova's weighers win by the third server."""
+
+    affinity = {'subnet_affinity_weight_multiplier': 1.0}
+
+    def test_multiplier_one_loses_to_novas_weighers(self):
+        landed = [self._host(self._boot_from('10.1.7.%d' % i))
+                  for i in range(1, 4)]
+        self.assertEqual(DOCS, set(landed[:2]))
+        self.assertIn(landed[2], OPS)

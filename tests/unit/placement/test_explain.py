@@ -30,7 +30,7 @@ def test_sample_longest_prefix(capsys):
     code, hosts = _results(capsys, '10.1.2.3')
     assert code == 0
     assert [h for h, v in hosts.items() if v['passes']] == ['doc-gpu1']
-    assert hosts['doc-gpu1']['weight'] == 1.0
+    assert hosts['doc-gpu1']['weight'] == 10.0
 
 
 def test_sample_static_rule(capsys):
