@@ -58,6 +58,26 @@ def _view(name: str, aggregates, seen: dict) -> policy.HostView:
     return policy.HostView(name, tuple(views))
 
 
+def _read_once(spec_obj, name: str, read: Callable):
+    """``read()``, kept on the request's spec for the rest of the request.
+
+    The filter, the weigher, and the weigher again for each instance of a
+    multi-create get the same RequestSpec object within one scheduling
+    request; nova deserialises a new one for the next request. So what is
+    read from nova's database is read once per request.
+    """
+    try:
+        return spec_obj.__dict__[name]
+    except (KeyError, AttributeError):
+        pass
+    value = read()
+    try:
+        spec_obj.__dict__[name] = value
+    except AttributeError:  # an object without a __dict__: no caching
+        pass
+    return value
+
+
 class Location(NamedTuple):
     """A new server (``host`` None), a server's host, or a failed lookup."""
 
@@ -113,21 +133,20 @@ class PolicyAdapter:
                        views) -> policy.RequestMatch:
         if self._all_aggregates is not None:
             try:
-                views = (policy.HostView('', tuple(self._all_aggregates(
-                    spec_obj, _aggregate_view))),)
+                views = (policy.HostView('', _read_once(
+                    spec_obj, '_opsext_aggregates',
+                    lambda: tuple(self._all_aggregates(spec_obj,
+                                                       _aggregate_view)))),)
             except Exception as exc:
                 return self._refuse('cannot read the aggregates: %s' % exc)
         return self.policy.match(address, views)
 
     def _source_match(self, spec_obj, views) -> policy.RequestMatch:
         if self.stamp_secret is not None:
-            value = _source.hint_value(spec_obj, stamp.HINT)
-            if value is None:
-                return self._refuse(
-                    'a new server without the %s scheduler hint (is '
-                    'opsext_source_stamp in every nova-api pipeline?)'
-                    % stamp.HINT)
-            return self._stamp_match(spec_obj, value, views)
+            return self._refuse(
+                'a new server without the %s scheduler hint (is '
+                'opsext_source_stamp in every nova-api pipeline?)'
+                % stamp.HINT)
         if self.hint is not None:
             value = _source.hint_value(spec_obj, self.hint)
             if value is not None and not _source.is_admin(spec_obj):
@@ -153,21 +172,25 @@ class PolicyAdapter:
         return self.policy.closed(reason)
 
     def match(self, spec_obj, views) -> policy.RequestMatch:
-        """The request's subnet group: by source for a new server, by
-        host for a moved one."""
-        location = self._locate(spec_obj, _aggregate_view)
+        """The request's subnet group: by its stamp, else by source for a
+        new server and by host for a moved one."""
+        if self.stamp_secret is not None:
+            value = _source.hint_value(spec_obj, stamp.HINT)
+            if value is not None:
+                # New or moved, the server belongs to the group of the
+                # address it was created from: not its host's groups,
+                # which may be several, or may have been re-tagged since.
+                # Nothing else to read: one database read per request.
+                return self._stamp_match(spec_obj, value, views)
+        location = _read_once(spec_obj, '_opsext_location',
+                              lambda: self._locate(spec_obj,
+                                                   _aggregate_view))
         if location.error is not None:
             self.log.warning('subnet affinity fails closed: %s',
                              location.error)
             return self.policy.closed(location.error)
         if location.host is not None:
-            value = (_source.hint_value(spec_obj, stamp.HINT)
-                     if self.stamp_secret is not None else None)
-            if value is not None:
-                # The address the server was created from, in the group
-                # it was created for: not its host's groups, which may be
-                # several, or may have been re-tagged since.
-                return self._stamp_match(spec_obj, value, views)
+            # A server created before stamping began, or stamps off.
             return self.policy.match_anchor(
                 policy.HostView(location.host, location.aggregates))
         return self._source_match(spec_obj, views)

@@ -29,6 +29,7 @@ import fixtures
 from nova.tests.functional.api import client as api_client
 
 from opsext import net
+from opsext.nova import _location
 from opsext.placement import stamp
 from tests.functional.nova import test_in_nova
 
@@ -322,3 +323,35 @@ class TestNoSpill(BehindBalancerBase):
                 return self._wait_for_state_change(server, 'ERROR')
             time.sleep(0.1)
         self.fail('server %s did not settle' % server['id'])
+
+
+class TestOneDatabaseReadPerRequest(BehindBalancerBase):
+    """Filter and weigher together read nova's database once a request."""
+
+    hosts = ('doc1', 'doc2', 'ops1', 'ops2')
+
+    def setUp(self):
+        self.reads = []
+        for name in ('all_aggregates', 'locate'):
+            self.useFixture(fixtures.MonkeyPatch(
+                'opsext.nova._location.' + name,
+                self._counting(name, getattr(_location, name))))
+        super().setUp()
+
+    def _counting(self, name, read):
+        def counted(*args, **kwargs):
+            self.reads.append(name)
+            return read(*args, **kwargs)
+        return counted
+
+    def test_multi_create_of_four_reads_once(self):
+        body = {'server': dict(self._build_server(networks='none'),
+                               min_count=4, max_count=4)}
+        self.user_api.api_post('/servers', body,
+                               headers={'X-Test-Client': '10.1.7.1'})
+        servers = self.api.get_servers(detail=True)
+        self.assertEqual(4, len(servers))
+        for server in servers:
+            server = self._wait_for_state_change(server, 'ACTIVE')
+            self.assertIn(self._host(server), test_in_nova.DOCS)
+        self.assertEqual(['all_aggregates'], self.reads)
