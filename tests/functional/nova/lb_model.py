@@ -24,12 +24,20 @@ from its own address, ``PROXY``.
 
 PROXY = '192.0.2.10'
 CLIENT_HEADER = 'HTTP_X_TEST_CLIENT'
+IDENTITY = {'HTTP_X_AUTH_USER': 'admin',
+            'HTTP_X_AUTH_PROJECT_ID': '6f70656e737461636b20342065766572',
+            'HTTP_X_ROLES': 'reader,member,admin'}
 
 
 def filter_factory(global_conf, **local_conf):
     def balancer(app):
         def call(environ, start_response):
             client = environ.pop(CLIENT_HEADER, None)
+            # The harness stubs keystone and reads the identity from these
+            # headers; openstacksdk (opsext placement explain --os-cloud)
+            # does not send them: its token is an admin's.
+            for key, value in IDENTITY.items():
+                environ.setdefault(key, value)
             if client is not None:
                 sent = environ.get('HTTP_X_FORWARDED_FOR')
                 environ['HTTP_X_FORWARDED_FOR'] = (
