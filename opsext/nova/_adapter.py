@@ -95,8 +95,9 @@ class PolicyAdapter:
     ``locate(spec_obj, aggregate_view)`` says where the server of a request
     lives (:func:`opsext.nova._location.locate` in nova; it reads nova's
     database, so it is passed in rather than imported here).
-    ``all_aggregates(spec_obj, aggregate_view)`` gives every aggregate of
-    the cloud (:func:`opsext.nova._location.all_aggregates`): the group is
+    ``all_aggregates(spec_obj, aggregate_view, metadata_key)`` gives every
+    tagged aggregate (:func:`opsext.nova._location.all_aggregates`): the
+    group is
     decided from all of them, never from the hosts that reached the
     filter, so that a full, disabled or truncated group gives no host
     rather than a wider group. None (offline use only): the candidates.
@@ -135,8 +136,9 @@ class PolicyAdapter:
             try:
                 views = (policy.HostView('', _read_once(
                     spec_obj, '_opsext_aggregates',
-                    lambda: tuple(self._all_aggregates(spec_obj,
-                                                       _aggregate_view)))),)
+                    lambda: tuple(self._all_aggregates(
+                        spec_obj, _aggregate_view,
+                        self.policy.metadata_key)))),)
             except Exception as exc:
                 return self._refuse('cannot read the aggregates: %s' % exc)
         return self.policy.match(address, views)

@@ -250,14 +250,14 @@ def test_group_is_decided_from_all_aggregates_not_the_candidates():
     adapter = _adapter.PolicyAdapter(
         _conf(unmatched_requests='any'), logging.getLogger('t'),
         lambda spec_obj, view: _adapter.NEW,
-        lambda spec_obj, view: (view(DOC), view(OPS)))
+        lambda spec_obj, view, key: (view(DOC), view(OPS)))
     states = [_state('ops1', OPS)]
     verdicts = [v for _, v in adapter.verdicts(states, _spec('10.1.0.5'))]
     assert not verdicts[0].passes
 
 
 def test_unreadable_aggregates_are_refused():
-    def broken(spec_obj, view):
+    def broken(spec_obj, view, key):
         raise RuntimeError('db down')
     adapter = _adapter.PolicyAdapter(
         _conf(unmatched_requests='any'), logging.getLogger('t'),
