@@ -289,7 +289,69 @@ def bench_filters(quick):
     options.register_opts(CONF)
     with tempfile.TemporaryDirectory(prefix='opsext-bench-') as directory:
         _api_database(directory)
-        return _bench_filters(quick)
+        rows = _bench_filters(quick)
+        _bench_weighers(quick)
+        return rows
+
+
+def _bench_weighers(quick):
+    """SubnetAffinityWeigher against RAMWeigher, through nova's handler.
+
+    ``get_weighed_objects`` as the scheduler calls it for one instance,
+    weigher alone (nova normalises and multiplies as usual); each call a
+    new request, so ours pays its database reads every time.
+    """
+    from nova.scheduler import weights
+    from nova.scheduler.weights import ram
+    from opsext.nova import weights as our_weights
+    _configure(static=False)
+    spec = _request_spec()
+    handler = weights.HostWeightHandler()
+    aggregates = [objects.Aggregate(id=a.id, name=a.name,
+                                    metadata=a.metadata)
+                  for a in _aggregates_in_db()]
+    contenders = [('SubnetAffinityWeigher',
+                   our_weights.SubnetAffinityWeigher()),
+                  ('RAMWeigher', ram.RAMWeigher()),
+                  ('A/A: RAMWeigher', ram.RAMWeigher())]
+    rows = []
+    for size in SIZES:
+        hosts = _hosts(size, aggregates)
+        for index, state in enumerate(hosts):
+            state.free_ram_mb = 1024 + index % 97
+        best = handler.get_weighed_objects([contenders[0][1]], hosts, spec)
+        if sum(1 for w in best if w.weight > 0) != size // GROUPS:
+            raise RuntimeError('the weigher preferred %d of %d hosts' % (
+                sum(1 for w in best if w.weight > 0), size))
+        calls = max(1, BLOCK // size)
+        for label, weigher in contenders:
+            rows.append((label, size, calls, _weigh(handler, weigher,
+                                                    hosts, spec, calls)))
+    rounds = 5 if quick else 30
+    times = _common.interleaved_us([r[3] for r in rows], 1, rounds)
+    by_key = {(r[0], r[1]): us / r[2] for r, us in zip(rows, times)}
+    print('\n2. weigher alone through HostWeightHandler (best of %d '
+          'interleaved blocks of %d hosts)' % (rounds, BLOCK))
+    print('%-36s %6s %9s %9s %10s' % ('weigher', 'hosts', 'ms/call',
+                                       'us/host', 'x RAMWeigher'))
+    for (label, size), us in by_key.items():
+        print('%-36s %6d %9.2f %9.3f %9.2fx' % (
+            label, size, us / 1000, us / size,
+            us / by_key[('RAMWeigher', size)]))
+    print('   goal: ours <= 1.00x of RAMWeigher; A/A shows the noise')
+
+
+def _aggregates_in_db():
+    return objects.AggregateList.get_all(nova_context.get_admin_context())
+
+
+def _weigh(handler, weigher, hosts, spec, calls):
+    def func():
+        for _ in range(calls):
+            spec.__dict__.pop('_opsext_aggregates', None)
+            spec.__dict__.pop('_opsext_location', None)
+            handler.get_weighed_objects([weigher], hosts, spec)
+    return func
 
 
 def _bench_filters(quick):

@@ -210,5 +210,21 @@ class PolicyAdapter:
         match = self.match(spec_obj, (_view(name, aggs, seen)
                                       for name, aggs in zip(names,
                                                             aggregates)))
-        return zip(states, [self.policy.verdict(_view(name, aggs, seen), match)
-                            for name, aggs in zip(names, aggregates)])
+        if self.policy.static_rules:
+            # Static rules match host names: one verdict per host.
+            return zip(states, [
+                self.policy.verdict(_view(name, aggs, seen), match)
+                for name, aggs in zip(names, aggregates)])
+        # Otherwise a verdict depends on the host's aggregates alone, and
+        # hosts share Aggregate objects (``seen`` keeps them alive, so
+        # their ids stay theirs): one verdict per distinct set.
+        by_set: dict = {}
+        verdicts = []
+        for name, aggs in zip(names, aggregates):
+            key = tuple(map(id, aggs))
+            verdict = by_set.get(key)
+            if verdict is None:
+                verdict = by_set[key] = self.policy.verdict(
+                    _view(name, aggs, seen), match)
+            verdicts.append(verdict)
+        return zip(states, verdicts)
