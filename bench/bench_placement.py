@@ -332,8 +332,8 @@ def _bench_weighers(quick):
     by_key = {(r[0], r[1]): us / r[2] for r, us in zip(rows, times)}
     print('\n2. weigher alone through HostWeightHandler (best of %d '
           'interleaved blocks of %d hosts)' % (rounds, BLOCK))
-    print('%-36s %6s %9s %9s %10s' % ('weigher', 'hosts', 'ms/call',
-                                       'us/host', 'x RAMWeigher'))
+    print('%-36s %6s %9s %9s %10s' % (
+        'weigher', 'hosts', 'ms/call', 'us/host', 'x RAMWeigher'))
     for (label, size), us in by_key.items():
         print('%-36s %6d %9.2f %9.3f %9.2fx' % (
             label, size, us / 1000, us / size,
