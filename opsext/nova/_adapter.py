@@ -119,6 +119,7 @@ class PolicyAdapter:
             options.trusted_proxies_from_conf(conf))
         self.hint = options.source_address_hint_from_conf(conf)
         self.stamp_secret = options.source_stamp_secret_from_conf(conf)
+        self.spill = options.spill_from_conf(conf)
         self._locate = locate
         self._all_aggregates = all_aggregates
 
@@ -132,15 +133,10 @@ class PolicyAdapter:
 
     def _match_address(self, spec_obj, address,
                        views) -> policy.RequestMatch:
-        if self._all_aggregates is not None:
-            try:
-                views = (policy.HostView('', _read_once(
-                    spec_obj, '_opsext_aggregates',
-                    lambda: tuple(self._all_aggregates(
-                        spec_obj, _aggregate_view,
-                        self.policy.metadata_key)))),)
-            except Exception as exc:
-                return self._refuse('cannot read the aggregates: %s' % exc)
+        try:
+            views = self._group_views(spec_obj, views)
+        except Exception as exc:
+            return self._refuse('cannot read the aggregates: %s' % exc)
         return self.policy.match(address, views)
 
     def _source_match(self, spec_obj, views) -> policy.RequestMatch:
@@ -210,11 +206,37 @@ class PolicyAdapter:
         match = self.match(spec_obj, (_view(name, aggs, seen)
                                       for name, aggs in zip(names,
                                                             aggregates)))
+        verdicts = self._judge(names, aggregates, seen, match)
+        while self.spill and not any(v.passes for v in verdicts):
+            wider = self.policy.wider(match, self._group_views(
+                spec_obj, [_view(n, a, seen)
+                           for n, a in zip(names, aggregates)]))
+            if wider is None:
+                break
+            self.log.info('subnet affinity: no host of %(group)s can take '
+                          'the request; spill_to_wider_group: trying '
+                          '%(wider)s', {'group': match.network,
+                                        'wider': wider.network})
+            match = wider
+            verdicts = self._judge(names, aggregates, seen, match)
+        return zip(states, verdicts)
+
+    def _group_views(self, spec_obj, candidates) -> list:
+        """The views the group is decided from: every tagged aggregate
+        (read once per request), else the candidates."""
+        if self._all_aggregates is None:
+            return candidates
+        return [policy.HostView('', _read_once(
+            spec_obj, '_opsext_aggregates',
+            lambda: tuple(self._all_aggregates(
+                spec_obj, _aggregate_view, self.policy.metadata_key))))]
+
+    def _judge(self, names, aggregates, seen, match) -> list:
+        """The verdict of each host for ``match``."""
         if self.policy.static_rules:
             # Static rules match host names: one verdict per host.
-            return zip(states, [
-                self.policy.verdict(_view(name, aggs, seen), match)
-                for name, aggs in zip(names, aggregates)])
+            return [self.policy.verdict(_view(name, aggs, seen), match)
+                    for name, aggs in zip(names, aggregates)]
         # Otherwise a verdict depends on the host's aggregates alone, and
         # hosts share Aggregate objects (``seen`` keeps them alive, so
         # their ids stay theirs): one verdict per distinct set.
@@ -227,4 +249,4 @@ class PolicyAdapter:
                 verdict = by_set[key] = self.policy.verdict(
                     _view(name, aggs, seen), match)
             verdicts.append(verdict)
-        return zip(states, verdicts)
+        return verdicts

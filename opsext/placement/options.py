@@ -87,6 +87,26 @@ Related options:
         help="""
 Whether hosts that serve no network take requests matched to a network.
 """),
+    cfg.BoolOpt(
+        'spill_to_wider_group', default=False,
+        help="""
+Whether a new server whose subnet group has no room may go to the
+next-wider group holding its address.
+
+The group is the longest-prefix network holding the source address,
+decided from every tagged aggregate and static rule, not from the hosts
+that reached the filter. False (the default): when none of that group's
+hosts can take the server (full, disabled, removed by an earlier filter,
+or cut off by ``[scheduler] max_placement_results``), it gets "No valid
+host was found". True: the next-wider network holding the address is
+tried, then the next, logged at info; never an unrelated group, and
+never for a move placed by its host.
+
+Related options:
+
+* ``unmatched_requests``
+* ``untagged_hosts``
+"""),
     cfg.ListOpt(
         'trusted_proxies', default=[],
         help="""
@@ -230,6 +250,11 @@ def trusted_proxies_from_conf(conf: cfg.ConfigOpts) -> net.NetworkSet:
     except net.AddressError as exc:
         raise ConfigError(PLUGIN, GROUP + '.trusted_proxies',
                           ','.join(value), str(exc)) from None
+
+
+def spill_from_conf(conf: cfg.ConfigOpts) -> bool:
+    """The ``spill_to_wider_group`` option."""
+    return bool(_value(conf, 'spill_to_wider_group'))
 
 
 def source_stamp_secret_from_conf(conf: cfg.ConfigOpts):

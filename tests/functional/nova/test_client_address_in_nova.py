@@ -288,7 +288,9 @@ class TestNoSpill(BehindBalancerBase):
 
     def test_group_without_room_gets_no_valid_host(self):
         # Only ops1 reaches the filter: matched against the candidates,
-        # 10.1.7.1 was "unmatched" and went to ops1.
+        # 10.1.7.1 was "unmatched" and went to ops1; ops1 also serves the
+        # wider 10.0.0.0/8, which is not the request's group either.
+        self._tag('wide', '10.0.0.0/8', 'ops1')
         self._set_enabled('doc1', False)
         server = self._boot_via_lb('10.1.7.1', expected_state='ERROR')
         self.assertIn('No valid host', server['fault']['message'])
@@ -355,3 +357,28 @@ class TestOneDatabaseReadPerRequest(BehindBalancerBase):
             server = self._wait_for_state_change(server, 'ACTIVE')
             self.assertIn(self._host(server), test_in_nova.DOCS)
         self.assertEqual(['all_aggregates'], self.reads)
+
+
+class TestSpillToWiderGroup(BehindBalancerBase):
+    """spill_to_wider_group = true: the next-wider group, never any."""
+
+    affinity = {'spill_to_wider_group': True}
+
+    def _set_enabled(self, host, enabled):
+        service = self.admin_api.get_services(host=host,
+                                              binary='nova-compute')[0]
+        self.admin_api.put_service(service['id'], {
+            'status': 'enabled' if enabled else 'disabled'})
+
+    def test_full_group_spills_to_the_wider_group(self):
+        self._tag('wide', '10.0.0.0/8', 'ops1')
+        self._set_enabled('doc1', False)
+        server = self._boot_via_lb('10.1.7.1')
+        self.assertEqual('ops1', self._host(server))
+        self.assertIn('spill_to_wider_group: trying 10.0.0.0/8',
+                      self.stdlog.logger.output)
+
+    def test_no_wider_group_still_gets_no_valid_host(self):
+        self._set_enabled('doc1', False)
+        server = self._boot_via_lb('10.1.7.1', expected_state='ERROR')
+        self.assertIn('No valid host', server['fault']['message'])

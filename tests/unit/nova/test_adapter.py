@@ -263,3 +263,30 @@ def test_unreadable_aggregates_are_refused():
         _conf(unmatched_requests='any'), logging.getLogger('t'),
         lambda spec_obj, view: _adapter.NEW, broken)
     assert _passing(adapter, _spec('10.1.0.5')) == []
+
+
+WIDE = _Aggregate('wide', '10.0.0.0/8')
+
+
+def _spill_adapter(spill):
+    return _adapter.PolicyAdapter(
+        _conf(spill_to_wider_group=spill, untagged_hosts='deny'),
+        logging.getLogger('opsext.test.adapter'),
+        lambda spec_obj, view: _adapter.NEW,
+        lambda spec_obj, view, key: (view(DOC), view(OPS), view(WIDE)))
+
+
+def test_full_group_does_not_spill_by_default():
+    states = [_state('ops1', OPS, WIDE)]
+    verdicts = [v for _, v in _spill_adapter(False).verdicts(
+        states, _spec('10.1.0.5'))]
+    assert not verdicts[0].passes
+
+
+def test_full_group_spills_to_the_wider_group_when_asked(caplog):
+    states = [_state('ops1', OPS, WIDE), _state('ops2', OPS)]
+    with caplog.at_level(logging.INFO, logger='opsext.test.adapter'):
+        verdicts = [v for _, v in _spill_adapter(True).verdicts(
+            states, _spec('10.1.0.5'))]
+    assert [v.passes for v in verdicts] == [True, False]
+    assert 'spill_to_wider_group: trying 10.0.0.0/8' in caplog.text
