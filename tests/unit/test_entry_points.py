@@ -24,6 +24,12 @@ def test_client_address_filter_factory_loads():
     assert callable(filt(lambda env, start_response: []))
 
 
+def test_source_stamp_filter_factory_loads():
+    factory = _ours('paste.filter_factory')['source_stamp'].load()
+    filt = factory({}, secret='0123456789abcdef')
+    assert callable(filt(lambda env, start_response: []))
+
+
 def test_console_script_loads():
     main = _ours('console_scripts')['opsext'].load()
     assert callable(main)
