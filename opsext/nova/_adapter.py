@@ -97,9 +97,8 @@ class PolicyAdapter:
     database, so it is passed in rather than imported here).
     ``all_aggregates(spec_obj, aggregate_view, metadata_key)`` gives every
     tagged aggregate (:func:`opsext.nova._location.all_aggregates`): the
-    group is
-    decided from all of them, never from the hosts that reached the
-    filter, so that a full, disabled or truncated group gives no host
+    group is decided from all of them, never from the hosts that reached
+    the filter, so that a full, disabled or truncated group gives no host
     rather than a wider group. None (offline use only): the candidates.
 
     :raises ConfigError: at start-up, naming a bad option.
