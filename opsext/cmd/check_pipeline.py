@@ -55,11 +55,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check the file, print the findings, return the exit status."""
-    try:
-        from opsext.swift import pipeline_check
-    except ImportError as exc:
-        raise CommandError('Swift is not installed in this environment '
-                           '(pip install swift): %s' % exc)
+    from opsext import paste_check
+    if paste_check.is_api_paste(args.config):
+        # An OpenStack API's api-paste.ini (nova's): no Swift needed.
+        pipeline_check = paste_check
+    else:
+        try:
+            from opsext.swift import pipeline_check
+        except ImportError as exc:
+            raise CommandError('Swift is not installed in this environment '
+                               '(pip install swift): %s' % exc)
     try:
         report = pipeline_check.check_file(args.config)
     except pipeline_check.UnreadableConfig as exc:

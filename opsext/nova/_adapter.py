@@ -21,6 +21,7 @@ from opsext import client_ip
 from opsext.nova import _source
 from opsext.placement import options
 from opsext.placement import policy
+from opsext.placement import stamp
 
 
 def _aggregate_view(aggregate) -> tuple:
@@ -57,6 +58,26 @@ def _view(name: str, aggregates, seen: dict) -> policy.HostView:
     return policy.HostView(name, tuple(views))
 
 
+def _read_once(spec_obj, name: str, read: Callable):
+    """``read()``, kept on the request's spec for the rest of the request.
+
+    The filter, the weigher, and the weigher again for each instance of a
+    multi-create get the same RequestSpec object within one scheduling
+    request; nova deserialises a new one for the next request. So what is
+    read from nova's database is read once per request.
+    """
+    try:
+        return spec_obj.__dict__[name]
+    except (KeyError, AttributeError):
+        pass
+    value = read()
+    try:
+        spec_obj.__dict__[name] = value
+    except AttributeError:  # an object without a __dict__: no caching
+        pass
+    return value
+
+
 class Location(NamedTuple):
     """A new server (``host`` None), a server's host, or a failed lookup."""
 
@@ -74,12 +95,19 @@ class PolicyAdapter:
     ``locate(spec_obj, aggregate_view)`` says where the server of a request
     lives (:func:`opsext.nova._location.locate` in nova; it reads nova's
     database, so it is passed in rather than imported here).
+    ``all_aggregates(spec_obj, aggregate_view, metadata_key)`` gives every
+    tagged aggregate (:func:`opsext.nova._location.all_aggregates`): the
+    group is decided from all of them, never from the hosts that reached
+    the filter, so that a full, disabled or truncated group gives no host
+    rather than a wider group. None (offline use only): the candidates.
 
     :raises ConfigError: at start-up, naming a bad option.
     """
 
     def __init__(self, conf, log,
-                 locate: Callable[..., Location]) -> None:
+                 locate: Callable[..., Location],
+                 all_aggregates: Optional[Callable[..., tuple]] = None
+                 ) -> None:
         # Registered on the config object we are given, at construction:
         # never at import (registering twice is a no-op in oslo.config).
         options.register_opts(conf)
@@ -89,9 +117,33 @@ class PolicyAdapter:
         self.resolver = client_ip.ClientAddressResolver(
             options.trusted_proxies_from_conf(conf))
         self.hint = options.source_address_hint_from_conf(conf)
+        self.stamp_secret = options.source_stamp_secret_from_conf(conf)
+        self.spill = options.spill_from_conf(conf)
         self._locate = locate
+        self._all_aggregates = all_aggregates
+
+    def _stamp_match(self, spec_obj, value, views) -> policy.RequestMatch:
+        project_id = getattr(spec_obj, 'project_id', None)
+        try:
+            address = stamp.verify(self.stamp_secret, project_id, value)
+        except stamp.StampError as exc:
+            return self._refuse(str(exc))
+        return self._match_address(spec_obj, address, views)
+
+    def _match_address(self, spec_obj, address,
+                       views) -> policy.RequestMatch:
+        try:
+            views = self._group_views(spec_obj, views)
+        except Exception as exc:
+            return self._refuse('cannot read the aggregates: %s' % exc)
+        return self.policy.match(address, views)
 
     def _source_match(self, spec_obj, views) -> policy.RequestMatch:
+        if self.stamp_secret is not None:
+            return self._refuse(
+                'a new server without the %s scheduler hint (is '
+                'opsext_source_stamp in every nova-api pipeline?)'
+                % stamp.HINT)
         if self.hint is not None:
             value = _source.hint_value(spec_obj, self.hint)
             if value is not None and not _source.is_admin(spec_obj):
@@ -101,23 +153,41 @@ class PolicyAdapter:
             elif value is not None:
                 address = _source.parse_hint(value)
                 if address is None:
-                    self.log.warning('scheduler hint %(hint)s=%(value)r is '
-                                     'not one address: the request is '
-                                     'unmatched',
-                                     {'hint': self.hint, 'value': value})
-                return self.policy.match(address, views)
-        return self.policy.match(
-            _source.source_address(spec_obj, self.resolver), views)
+                    return self._refuse('scheduler hint %s=%r is not one '
+                                        'address' % (self.hint, value))
+                return self._match_address(spec_obj, address, views)
+        try:
+            address = _source.source_address(spec_obj, self.resolver)
+        except client_ip.ClientAddressError as exc:
+            return self._refuse(str(exc))
+        except Exception as exc:  # an odd spec: never a traceback
+            return self._refuse('cannot read the source address: %s' % exc)
+        return self._match_address(spec_obj, address, views)
+
+    def _refuse(self, reason: str) -> policy.RequestMatch:
+        self.log.warning('subnet affinity refuses the request: %s', reason)
+        return self.policy.closed(reason)
 
     def match(self, spec_obj, views) -> policy.RequestMatch:
-        """The request's subnet group: by source for a new server, by
-        host for a moved one."""
-        location = self._locate(spec_obj, _aggregate_view)
+        """The request's subnet group: by its stamp, else by source for a
+        new server and by host for a moved one."""
+        if self.stamp_secret is not None:
+            value = _source.hint_value(spec_obj, stamp.HINT)
+            if value is not None:
+                # New or moved, the server belongs to the group of the
+                # address it was created from: not its host's groups,
+                # which may be several, or may have been re-tagged since.
+                # Nothing else to read: one database read per request.
+                return self._stamp_match(spec_obj, value, views)
+        location = _read_once(spec_obj, '_opsext_location',
+                              lambda: self._locate(spec_obj,
+                                                   _aggregate_view))
         if location.error is not None:
             self.log.warning('subnet affinity fails closed: %s',
                              location.error)
             return self.policy.closed(location.error)
         if location.host is not None:
+            # A server created before stamping began, or stamps off.
             return self.policy.match_anchor(
                 policy.HostView(location.host, location.aggregates))
         return self._source_match(spec_obj, views)
@@ -135,5 +205,47 @@ class PolicyAdapter:
         match = self.match(spec_obj, (_view(name, aggs, seen)
                                       for name, aggs in zip(names,
                                                             aggregates)))
-        return zip(states, [self.policy.verdict(_view(name, aggs, seen), match)
-                            for name, aggs in zip(names, aggregates)])
+        verdicts = self._judge(names, aggregates, seen, match)
+        while self.spill and not any(v.passes for v in verdicts):
+            wider = self.policy.wider(match, self._group_views(
+                spec_obj, [_view(n, a, seen)
+                           for n, a in zip(names, aggregates)]))
+            if wider is None:
+                break
+            self.log.info('subnet affinity: no host of %(group)s can take '
+                          'the request; spill_to_wider_group: trying '
+                          '%(wider)s', {'group': match.network,
+                                        'wider': wider.network})
+            match = wider
+            verdicts = self._judge(names, aggregates, seen, match)
+        return zip(states, verdicts)
+
+    def _group_views(self, spec_obj, candidates) -> list:
+        """The views the group is decided from: every tagged aggregate
+        (read once per request), else the candidates."""
+        if self._all_aggregates is None:
+            return candidates
+        return [policy.HostView('', _read_once(
+            spec_obj, '_opsext_aggregates',
+            lambda: tuple(self._all_aggregates(
+                spec_obj, _aggregate_view, self.policy.metadata_key))))]
+
+    def _judge(self, names, aggregates, seen, match) -> list:
+        """The verdict of each host for ``match``."""
+        if self.policy.static_rules:
+            # Static rules match host names: one verdict per host.
+            return [self.policy.verdict(_view(name, aggs, seen), match)
+                    for name, aggs in zip(names, aggregates)]
+        # Otherwise a verdict depends on the host's aggregates alone, and
+        # hosts share Aggregate objects (``seen`` keeps them alive, so
+        # their ids stay theirs): one verdict per distinct set.
+        by_set: dict = {}
+        verdicts = []
+        for name, aggs in zip(names, aggregates):
+            key = tuple(map(id, aggs))
+            verdict = by_set.get(key)
+            if verdict is None:
+                verdict = by_set[key] = self.policy.verdict(
+                    _view(name, aggs, seen), match)
+            verdicts.append(verdict)
+        return verdicts

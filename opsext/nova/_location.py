@@ -31,6 +31,8 @@ policy then fails closed for the request.
 from typing import Optional
 
 from nova import context as nova_context
+from nova.db.api import api as api_db_api
+from nova.db.api import models as api_models
 from nova import exception
 from nova import objects
 
@@ -83,3 +85,32 @@ def locate(spec_obj, aggregate_view) -> Location:
     except Exception as exc:
         return Location(error='cannot look up server %s: %s' % (uuid, exc))
     return Location(host, tuple(aggregate_view(a) for a in aggregates))
+
+
+@api_db_api.context_manager.reader
+def _tagged_aggregates(context, key: str) -> list:
+    # One query for (aggregate name, value of ``key``), modelled on
+    # nova/objects/aggregate.py _get_by_metadata_from_db, without building
+    # Aggregate objects with their hosts: the policy needs neither.
+    query = context.session.query(api_models.Aggregate.id,
+                                  api_models.Aggregate.name,
+                                  api_models.AggregateMetadata.value)
+    query = query.join(api_models.AggregateMetadata,
+                       api_models.AggregateMetadata.aggregate_id ==
+                       api_models.Aggregate.id)
+    return query.filter(api_models.AggregateMetadata.key == key).all()
+
+
+def all_aggregates(spec_obj, aggregate_view, key: str) -> tuple:
+    """(name, {key: value}) of every aggregate of the cloud tagged with
+    ``key``, from the API database: the networks a request can match are
+    all of theirs.
+
+    :raises Exception: when they cannot be read (the caller refuses).
+    """
+    context = getattr(spec_obj, '_context', None)
+    if context is None:
+        raise ValueError('the request spec has no context')
+    admin = context.elevated(read_deleted='no')
+    return tuple((name or 'id %s' % agg_id, {key: value})
+                 for agg_id, name, value in _tagged_aggregates(admin, key))

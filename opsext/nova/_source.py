@@ -19,9 +19,11 @@ to the scheduler. Behind a load balancer with ``[oslo_middleware]
 enable_proxy_headers_parsing``, nova's ``http_proxy_to_wsgi`` copies the
 raw ``X-Forwarded-For`` value there, which may be a comma list: it is
 walked from the right, skipping ``trusted_proxies``, by
-:class:`opsext.client_ip.ClientAddressResolver`. Without trusted proxies
-a list is not believed. Anything missing or unparsable gives None, and the
-policy treats the request as unmatched: nothing here raises.
+:class:`opsext.client_ip.ClientAddressResolver` (with the ``client_address``
+paste filter in nova-api it is one address already). Without trusted
+proxies a list is not believed. Anything missing or unresolvable raises
+:class:`~opsext.client_ip.ClientAddressError` with the reason, and the
+adapter refuses the request: an unknown origin never means "any host".
 
 On a move (resize, migrate, evacuate, unshelve) the context is the
 caller's (an admin's address, or none), not the original requester's: the
@@ -73,15 +75,21 @@ def parse_hint(value) -> Optional[net.IPAddress]:
 
 def parse_source(value: Optional[str],
                  resolver: client_ip.ClientAddressResolver
-                 ) -> Optional[net.IPAddress]:
-    """The client address in a raw ``remote_address`` value, or None."""
-    if not value:
-        return None
+                 ) -> net.IPAddress:
+    """The client address in a raw ``remote_address`` value.
+
+    :raises ClientAddressError: naming why it cannot be known.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise client_ip.ClientAddressError(
+            'the request context has no source address')
     entries = [entry.strip() for entry in value.split(',')]
     if len(entries) > 1 and not resolver.trusted_proxies:
         # Anyone can prepend to X-Forwarded-For: with no proxy to vouch
         # for the hop that wrote it, no entry is more credible than another.
-        return None
+        raise client_ip.ClientAddressError(
+            'source address %r is a forwarded list and no trusted_proxies '
+            'are configured' % value)
     # The rightmost entry was written by the proxy nova trusts to parse
     # headers; it plays REMOTE_ADDR, the rest is the chain before it.
     environ = {'REMOTE_ADDR': entries[-1]}
@@ -89,14 +97,17 @@ def parse_source(value: Optional[str],
         environ['HTTP_X_FORWARDED_FOR'] = ', '.join(entries[:-1])
     try:
         return resolver.resolve(environ)
-    except client_ip.ClientAddressError:
-        return None
+    except client_ip.ClientAddressError as exc:
+        raise client_ip.ClientAddressError(
+            'source address %r cannot be resolved: %s' % (value, exc)
+        ) from None
 
 
 def source_address(spec_obj, resolver: client_ip.ClientAddressResolver
-                   ) -> Optional[net.IPAddress]:
-    """The request's source address, or None when it cannot be known."""
-    try:
-        return parse_source(remote_address(spec_obj), resolver)
-    except Exception:  # never fail scheduling over an address
-        return None
+                   ) -> net.IPAddress:
+    """The request's source address.
+
+    :raises ClientAddressError: when it cannot be known; the policy then
+        refuses the request (fail closed), whatever unmatched_requests says.
+    """
+    return parse_source(remote_address(spec_obj), resolver)

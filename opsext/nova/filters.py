@@ -56,8 +56,8 @@ class SubnetAffinityFilter(filters.BaseHostFilter):
 
     def __init__(self) -> None:
         super().__init__()
-        self._adapter = _adapter.PolicyAdapter(CONF, LOG,
-                                               _location.locate)
+        self._adapter = _adapter.PolicyAdapter(
+            CONF, LOG, _location.locate, _location.all_aggregates)
 
     def filter_all(self, filter_obj_list, spec_obj):
         """Yield the passing hosts, matching the request once."""

@@ -28,7 +28,8 @@ Sample ``nova.conf`` of the scheduler::
         opsext.nova.weights.all_weighers
 
     [opsext_subnet_affinity]
-    subnet_affinity_weight_multiplier = 2.0
+    # the default, 10.0, outweighs nova's default weighers
+    subnet_affinity_weight_multiplier = 10.0
 """
 
 import nova.conf
@@ -50,8 +51,8 @@ class SubnetAffinityWeigher(weights.BaseHostWeigher):
 
     def __init__(self) -> None:
         super().__init__()
-        self._adapter = _adapter.PolicyAdapter(CONF, LOG,
-                                               _location.locate)
+        self._adapter = _adapter.PolicyAdapter(
+            CONF, LOG, _location.locate, _location.all_aggregates)
 
     def weight_multiplier(self, host_state) -> float:
         """The configured multiplier, or the aggregates' override."""

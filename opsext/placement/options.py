@@ -66,8 +66,18 @@ warning names the aggregate and the value.
                  ('untagged', 'only hosts in no subnet group'),
                  ('none', 'no host: the request fails with NoValidHost')],
         help="""
-What happens to a request whose source address matches no network, or
-that has no usable source address.
+Where a request goes whose source address is known but matches no
+network (and a moved server whose host is in no subnet group).
+
+A request whose source address cannot be known (none, not an address, a
+forwarded list without ``trusted_proxies``, an admin's malformed
+``source_address_hint``) is never "unmatched": it is refused
+(NoValidHost) whatever this option says, with a warning giving the reason.
+
+Related options:
+
+* ``untagged_hosts``
+* ``trusted_proxies``
 """),
     cfg.StrOpt(
         'untagged_hosts', default='allow',
@@ -77,6 +87,26 @@ that has no usable source address.
         help="""
 Whether hosts that serve no network take requests matched to a network.
 """),
+    cfg.BoolOpt(
+        'spill_to_wider_group', default=False,
+        help="""
+Whether a new server whose subnet group has no room may go to the
+next-wider group holding its address.
+
+The group is the longest-prefix network holding the source address,
+decided from every tagged aggregate and static rule, not from the hosts
+that reached the filter. False (the default): when none of that group's
+hosts can take the server (full, disabled, removed by an earlier filter,
+or cut off by ``[scheduler] max_placement_results``), it gets "No valid
+host was found". True: the next-wider network holding the address is
+tried, then the next, logged at info; never an unrelated group, and
+never for a move placed by its host.
+
+Related options:
+
+* ``unmatched_requests``
+* ``untagged_hosts``
+"""),
     cfg.ListOpt(
         'trusted_proxies', default=[],
         help="""
@@ -85,7 +115,8 @@ Addresses or networks of the proxies in front of nova-api.
 With ``[oslo_middleware] enable_proxy_headers_parsing``, nova records the
 raw ``X-Forwarded-For`` list as the request's address; it is walked from
 the right, skipping these proxies. Without them, a list is not trusted and
-the request counts as having no usable source address.
+the request is refused. Better: put the ``client_address`` paste filter
+first in nova-api's pipeline, so that the scheduler gets one address.
 """),
     cfg.StrOpt(
         'source_address_hint', default=None,
@@ -99,8 +130,8 @@ orchestrator) and knows the user's real address. Users control scheduler
 hints, so the hint is read only when the request context is an admin's
 and only when a new server is placed: hints persist with the server, and
 a move is placed by the server's current host instead. A hint from any
-other context is ignored (logged at debug); a malformed hint makes the
-request unmatched (see ``unmatched_requests``), with a warning.
+other context is ignored (logged at debug); a malformed hint is refused
+(NoValidHost), with a warning.
 
 Possible values:
 
@@ -111,13 +142,48 @@ Related options:
 
 * ``unmatched_requests``
 """),
+    cfg.StrOpt(
+        'source_stamp_secret', default=None, secret=True,
+        help="""
+Secret shared with nova-api's ``opsext_source_stamp`` paste filter (its
+``secret`` option), which signs each new server's source address into the
+scheduler hint ``opsext_source_stamp``. Nova keeps the hint with the
+server, so moves (migration, evacuation, unshelve) keep the group the
+server was created for.
+
+Unset (the default): no stamp is read; a new server is placed by the
+request's address, a move by the groups of the server's current host.
+Set: a new server needs a valid stamp (else it is refused, naming why);
+a move is placed by its stamp, or, for a server created before stamping
+began, by its current host; a stamp that does not verify is refused.
+``source_address_hint`` is then not read by the scheduler: the filter
+stamps an admin's hint instead.
+
+Related options:
+
+* ``source_address_hint``
+"""),
     cfg.FloatOpt(
-        'subnet_affinity_weight_multiplier', default=1.0,
+        'subnet_affinity_weight_multiplier', default=10.0,
         help="""
 Multiplier for the subnet-affinity weigher.
 
 Positive values prefer the hosts of the request's subnet group; 0 turns
 the weigher off. Overridable per aggregate with metadata of the same name.
+
+Nova normalises each weigher's weights to 0..1 and adds them up, each
+times its multiplier, so a host outside the group can gain at most the sum
+of the other multipliers over a host of the group. Nova's defaults that
+can tell identical hosts apart add up to 9 (RAM, CPU, disk, I/O ops,
+hypervisor version, PCI, metrics, soft affinity, soft anti-affinity:
+1 each), leaving aside the build-failure and cross-cell weighers
+(1000000: those are meant to win). The default, 10, keeps the preference
+against all of them; 1 is outweighed as soon as a group host has one
+server more than a host outside it.
+
+Related options:
+
+* ``[filter_scheduler] *_weight_multiplier`` of nova
 """),
 ]
 
@@ -184,3 +250,22 @@ def trusted_proxies_from_conf(conf: cfg.ConfigOpts) -> net.NetworkSet:
     except net.AddressError as exc:
         raise ConfigError(PLUGIN, GROUP + '.trusted_proxies',
                           ','.join(value), str(exc)) from None
+
+
+def spill_from_conf(conf: cfg.ConfigOpts) -> bool:
+    """The ``spill_to_wider_group`` option."""
+    return bool(_value(conf, 'spill_to_wider_group'))
+
+
+def source_stamp_secret_from_conf(conf: cfg.ConfigOpts):
+    """The ``source_stamp_secret`` option: a secret, or None.
+
+    :raises ConfigError: when set but shorter than 16 characters.
+    """
+    value = _value(conf, 'source_stamp_secret')
+    if not value:
+        return None
+    if len(value) < 16:
+        raise ConfigError(PLUGIN, GROUP + '.source_stamp_secret', '***',
+                          'at least 16 characters')
+    return value

@@ -26,8 +26,9 @@ A request is matched to the **longest prefix** among all those networks
 that contains its source address (the guide's ``startswith('10.1')`` also
 matched 10.10.x). Hosts serving that network pass; hosts serving other
 networks fail; hosts in no group pass or fail by ``untagged_hosts``.
-Requests whose address matches no network (or that have none) go to any
-host, to untagged hosts only, or nowhere, by ``unmatched_requests``.
+Requests whose address matches no network go to any host, to untagged
+hosts only, or nowhere, by ``unmatched_requests``; a request without an
+address is refused (fail closed).
 
 A server being moved is matched by the host it lives on instead
 (:meth:`Policy.match_anchor`): it keeps every network that host serves,
@@ -196,8 +197,21 @@ class Policy:
         ``hosts`` supplies the aggregate networks; done once per request.
         """
         if address is None:
-            return RequestMatch(None, None, 'no usable source address')
+            # An unknown origin is refused, never "unmatched".
+            return self.closed('no usable source address')
         best = None
+        for network in self._networks(hosts):
+            if network.version == address.version and address in network \
+                    and (best is None or network.prefixlen > best.prefixlen):
+                best = network
+        if best is None:
+            return RequestMatch(address, None,
+                                '%s matches no subnet rule' % address)
+        return RequestMatch(address, best, '%s matches %s' % (address, best),
+                            frozenset((best,)))
+
+    def _networks(self, hosts: Iterable[HostView]) -> list:
+        """Every network of the static rules and of ``hosts``' aggregates."""
         candidates = [rule.network for rule in self.static_rules]
         seen = set()
         for host in hosts:
@@ -208,14 +222,30 @@ class Policy:
                 seen.add((aggregate, raw))
                 candidates.extend(
                     self._aggregate_networks(aggregate, metadata) or ())
-        for network in candidates:
+        return candidates
+
+    def wider(self, match: RequestMatch,
+              hosts: Iterable[HostView] = ()) -> Optional[RequestMatch]:
+        """The match of the next-wider network holding the address.
+
+        For ``spill_to_wider_group``: None when there is none, or when
+        ``match`` is not a source address's match (a move by its host, an
+        unmatched or a refused request).
+        """
+        if match.network is None or match.anchor is not None \
+                or match.closed or match.address is None:
+            return None
+        address, best = match.address, None
+        for network in self._networks(hosts):
             if network.version == address.version and address in network \
+                    and network.prefixlen < match.network.prefixlen \
                     and (best is None or network.prefixlen > best.prefixlen):
                 best = network
         if best is None:
-            return RequestMatch(address, None,
-                                '%s matches no subnet rule' % address)
-        return RequestMatch(address, best, '%s matches %s' % (address, best),
+            return None
+        return RequestMatch(address, best, '%s matches %s (wider: no host '
+                            'of %s could take it)' % (address, best,
+                                                      match.network),
                             frozenset((best,)))
 
     def match_anchor(self, anchor: HostView) -> RequestMatch:

@@ -18,6 +18,18 @@ def test_paste_filter_factory_loads(name):
     assert callable(filt(lambda env, start_response: []))
 
 
+def test_client_address_filter_factory_loads():
+    factory = _ours('paste.filter_factory')['client_address'].load()
+    filt = factory({}, trusted_proxies='192.0.2.10')
+    assert callable(filt(lambda env, start_response: []))
+
+
+def test_source_stamp_filter_factory_loads():
+    factory = _ours('paste.filter_factory')['source_stamp'].load()
+    filt = factory({}, secret='0123456789abcdef')
+    assert callable(filt(lambda env, start_response: []))
+
+
 def test_console_script_loads():
     main = _ours('console_scripts')['opsext'].load()
     assert callable(main)

@@ -19,9 +19,13 @@ option types Nova gives ``[filter_scheduler]``, and opsext's own options.
 Nova's HostManager, from Nova's own sample too.
 """
 
+import os
+import shutil
+
 from oslo_config import cfg
 import pytest
 
+from opsext import paste_check
 from opsext.placement import options
 from tests.functional.devstack import plugin_runner
 from tests.functional.devstack.plugin_runner import DevStack
@@ -222,3 +226,53 @@ def test_proxy_headers_parsing_left_as_set(devstack):
     devstack.run('stack', 'post-config')
     assert not load(devstack.nova_conf).oslo_middleware.\
         enable_proxy_headers_parsing
+
+
+NOVA_API_PASTE = os.path.join(os.path.dirname(__file__), 'samples',
+                              'nova-34.0.0-api-paste.ini')
+
+
+@pytest.fixture
+def api_paste(devstack):
+    path = os.path.join(os.path.dirname(devstack.nova_conf), 'api-paste.ini')
+    shutil.copy(NOVA_API_PASTE, path)
+    return path
+
+
+def test_api_paste_gets_client_address_and_source_stamp(devstack,
+                                                        api_paste):
+    devstack.run('stack', 'post-config')
+    report = paste_check.check_file(api_paste)
+    assert report.findings == ()
+    text = read(api_paste)
+    assert ('keystone = opsext_client_address cors http_proxy_to_wsgi '
+            'compute_req_id faultwrap request_log sizelimit osprofiler '
+            'authtoken keystonecontext opsext_source_stamp '
+            'osapi_compute_app_v21') in text
+    assert 'pipeline = cors http_proxy_to_wsgi metaapp' in text
+    conf = load(devstack.nova_conf)
+    secret = conf.opsext_subnet_affinity.source_stamp_secret
+    assert len(secret) >= 32
+    assert 'secret = %s' % secret in text
+    assert 'trusted_proxies = %s' % TLS_PROXY in text
+
+
+def test_api_paste_second_run_keeps_file_and_secret(devstack, api_paste):
+    devstack.run('stack', 'post-config')
+    first_paste, first_conf = read(api_paste), read(devstack.nova_conf)
+    devstack.run('stack', 'post-config')
+    assert read(api_paste) == first_paste
+    assert read(devstack.nova_conf) == first_conf
+
+
+def test_api_paste_unstack_gives_novas_file_back(devstack, api_paste):
+    devstack.run('stack', 'post-config')
+    devstack.run('unstack')
+    assert read(api_paste) == read(NOVA_API_PASTE)
+
+
+def test_api_paste_left_alone_when_disabled(devstack, api_paste):
+    devstack.run('stack', 'post-config', OPSEXT_ENABLE_CLIENT_ADDRESS='False')
+    assert read(api_paste) == read(NOVA_API_PASTE)
+    conf = load(devstack.nova_conf)
+    assert conf.opsext_subnet_affinity.source_stamp_secret is None

@@ -22,7 +22,9 @@ Configuration goes through ``oslo_config.fixture.Config`` on nova's
 """
 
 import nova.conf
+from nova import context as nova_context
 from nova import objects
+from nova.objects import aggregate as aggregate_db
 from nova.scheduler import filters
 from nova.scheduler import host_manager
 from nova.scheduler import weights
@@ -96,7 +98,25 @@ def load_weighers():
 
 
 def aggregate(agg_id, name, **metadata):
-    return objects.Aggregate(id=agg_id, name=name, metadata=metadata)
+    """An aggregate, kept in the API database as nova keeps it.
+
+    The filter decides a request's network from every aggregate in the
+    database, not only those of the hosts it is given. ``agg_id`` is
+    nova's to choose; the same name gives the same aggregate, its
+    metadata set to ``metadata``.
+    """
+    # Written with nova's own DB helpers: Aggregate.create() would also
+    # send a notification, and there is no notifier here.
+    ctxt = nova_context.get_admin_context()
+    for found in objects.AggregateList.get_all(ctxt):
+        if found.name == name:
+            aggregate_db._metadata_add_to_db(ctxt, found.id, metadata,
+                                             set_delete=True)
+            return objects.Aggregate.get_by_id(ctxt, found.id)
+    created = aggregate_db._aggregate_create_in_db(
+        ctxt, {'name': name, 'uuid': uuidutils.generate_uuid()},
+        metadata=metadata)
+    return objects.Aggregate.get_by_id(ctxt, created.id)
 
 
 def host(name, *aggregates, free_ram_mb=1024):

@@ -21,17 +21,23 @@ through the REST API, with ``X-Forwarded-For`` parsed by nova's own
 no group.
 """
 
+import os
+import sys
+
 import nova.conf
 from nova.tests.functional import integrated_helpers
+from oslo_middleware import http_proxy_to_wsgi
 
 from opsext.placement import options
 from opsext.testing import nova_cloud
+from tests.functional.nova import lb_model
 
 CONF = nova.conf.CONF
 DOCS = {'doc1', 'doc2'}
 OPS = {'ops1', 'ops2'}
-PROXY = '192.0.2.10'  # the load balancer in front of nova-api
+PROXY = lb_model.PROXY  # the load balancer in front of nova-api
 HINT = 'opsext_source_address'
+NOVA_API_PASTE = os.path.join(sys.prefix, 'etc', 'nova', 'api-paste.ini')
 
 
 class SubnetAffinityTestBase(integrated_helpers.ProviderUsageBaseTestCase):
@@ -43,8 +49,10 @@ class SubnetAffinityTestBase(integrated_helpers.ProviderUsageBaseTestCase):
     affinity = {'unmatched_requests': 'none', 'untagged_hosts': 'deny'}
 
     def setUp(self):
-        # api-paste.ini of the nova wheel, X-Forwarded-For parsing.
-        nova_cloud.prepare_harness(self.flags, CONF)
+        self.flags(api_paste_config=self._api_paste_config(), group='wsgi')
+        CONF.register_opts(http_proxy_to_wsgi.OPTS, group='oslo_middleware')
+        self.flags(enable_proxy_headers_parsing=True,
+                   group='oslo_middleware')
         options.register_opts(CONF)
         self.flags(available_filters=['nova.scheduler.filters.all_filters',
                                       'opsext.nova.filters.all_filters'],
@@ -52,8 +60,8 @@ class SubnetAffinityTestBase(integrated_helpers.ProviderUsageBaseTestCase):
                    weight_classes=['nova.scheduler.weights.all_weighers',
                                    'opsext.nova.weights.all_weighers'],
                    group='filter_scheduler')
-        self.flags(trusted_proxies=[PROXY], group=options.GROUP,
-                   **self.affinity)
+        self.flags(group=options.GROUP,
+                   **dict({'trusted_proxies': [PROXY]}, **self.affinity))
         super().setUp()
         # The harness's self.api is an admin; servers are the users'.
         self.user_api = self.api_fixture.api
@@ -64,13 +72,17 @@ class SubnetAffinityTestBase(integrated_helpers.ProviderUsageBaseTestCase):
         self._tag('docs', '10.1.0.0/16', 'doc1', 'doc2')
         self._tag('ops', '10.2.0.0/16', 'ops1', 'ops2')
 
+    def _api_paste_config(self):
+        # The nova wheel puts api-paste.ini under the environment's prefix.
+        return NOVA_API_PASTE
+
     def _clear_attrs(self):
         # Nova deletes the test's public attributes after each test;
         # under pytest that includes what pytest still needs.
         pass
 
     def _tag(self, name, subnets, *hosts):
-        nova_cloud.create_aggregate(
+        return nova_cloud.create_aggregate(
             self, name, [host for host in hosts if host in self.computes],
             {'opsext_subnets': subnets})
 
@@ -238,3 +250,41 @@ class TestWeigherPrefersTheGroup(SubnetAffinityTestBase):
         for client, group in (('10.1.7.1', DOCS), ('10.2.7.1', OPS),
                               ('10.1.7.2', DOCS), ('10.2.7.2', OPS)):
             self.assertIn(self._host(self._boot_from(client)), group)
+
+
+NOVA_DEFAULT_FILTERS = ['ComputeFilter', 'ComputeCapabilitiesFilter',
+                        'ImagePropertiesFilter',
+                        'ServerGroupAntiAffinityFilter',
+                        'ServerGroupAffinityFilter']
+
+
+class IdenticalHostsBase(SubnetAffinityTestBase):
+    """Identical hosts, nova's default filters and weighers, ours added,
+    no subnet filter: the weigher alone."""
+
+    hosts = ('doc1', 'doc2', 'ops1', 'ops2')
+    enabled_filters = NOVA_DEFAULT_FILTERS
+    affinity = {}
+
+
+class TestWeigherDefaultKeepsAffinity(IdenticalHostsBase):
+    """With the default multiplier, four servers from 10.1.x all land on
+    the two doc hosts, although each one makes them emptier than ops1 and
+    ops2 (RAM, CPU, disk weighers)."""
+
+    def test_default_multiplier_keeps_the_group_first(self):
+        landed = [self._host(self._boot_from('10.1.7.%d' % i))
+                  for i in range(1, 5)]
+        self.assertEqual(['doc1', 'doc1', 'doc2', 'doc2'], sorted(landed))
+
+
+class TestWeigherMultiplierOneIsOutweighed(IdenticalHostsBase):
+    """Control: at 1.0, nova's weighers win by the third server."""
+
+    affinity = {'subnet_affinity_weight_multiplier': 1.0}
+
+    def test_multiplier_one_loses_to_novas_weighers(self):
+        landed = [self._host(self._boot_from('10.1.7.%d' % i))
+                  for i in range(1, 4)]
+        self.assertEqual(DOCS, set(landed[:2]))
+        self.assertIn(landed[2], OPS)

@@ -56,3 +56,12 @@ def test_sample_affinity_options_parse(sample_conf):
     policy = options.policy_from_conf(sample_conf)
     assert len(policy.static_rules) == 3
     assert options.source_address_hint_from_conf(sample_conf) is None
+
+
+def test_sample_keeps_novas_default_filters(sample_conf):
+    novas = cfg.ConfigOpts()
+    scheduler.register_opts(novas)
+    novas([], project='nova')
+    enabled = sample_conf.filter_scheduler.enabled_filters
+    assert enabled[:-1] == novas.filter_scheduler.enabled_filters
+    assert enabled[-1] == 'SubnetAffinityFilter'

@@ -100,9 +100,9 @@ def test_static_rules_from_config(conf):
     assert passing(request_spec('10.3.1.1')) == ['plain1']
 
 
-def test_comma_list_without_trusted_proxies_is_unmatched(conf):
-    conf.config(group=GROUP, unmatched_requests='untagged')
-    assert passing(request_spec('10.1.2.3, 10.2.0.9')) == ['plain1']
+def test_comma_list_without_trusted_proxies_is_refused(conf):
+    conf.config(group=GROUP, unmatched_requests='any')
+    assert passing(request_spec('10.1.2.3, 10.2.0.9')) == []
 
 
 def test_comma_list_walked_from_the_right_past_trusted_proxies(conf):
@@ -124,8 +124,12 @@ def test_garbage_in_a_trusted_chain_is_unmatched(conf):
                    hosts()) == []
 
 
-def test_no_address_goes_anywhere_by_default(conf):
-    assert passing(request_spec(None)) == [
+def test_no_address_is_refused_by_default(conf):
+    assert passing(request_spec(None)) == []
+
+
+def test_unmatched_address_goes_anywhere_by_default(conf):
+    assert passing(request_spec('172.16.0.5')) == [
         'doc1', 'doc2', 'lab1', 'ops1', 'plain1']
 
 

@@ -17,9 +17,12 @@ import logging
 import types
 
 from oslo_config import cfg
+import pytest
 
+from opsext import net
 from opsext.nova import _adapter
 from opsext.placement import options
+from opsext.placement import stamp
 
 
 class _Aggregate:
@@ -91,13 +94,17 @@ class _HintedSpec:
         return self._hints.get(name, default)
 
 
-def _adapter_with(locate=None, **overrides):
+def _conf(**overrides):
     conf = cfg.ConfigOpts()
     options.register_opts(conf)
     for name, value in overrides.items():
         conf.set_override(name, value, group=options.GROUP)
+    return conf
+
+
+def _adapter_with(locate=None, **overrides):
     return _adapter.PolicyAdapter(
-        conf, logging.getLogger('opsext.test.adapter'),
+        _conf(**overrides), logging.getLogger('opsext.test.adapter'),
         locate or (lambda spec_obj, aggregate_view: _adapter.NEW))
 
 
@@ -132,13 +139,37 @@ def test_hint_is_not_read_unless_configured():
     assert _passing(adapter, spec) == ['doc1']
 
 
-def test_admins_malformed_hint_is_unmatched_with_a_warning(caplog):
+def test_admins_malformed_hint_is_refused_with_a_warning(caplog):
     adapter = _adapter_with(source_address_hint=HINT,
-                            unmatched_requests='none')
+                            unmatched_requests='any')
     spec = _HintedSpec('10.1.0.5', {HINT: '10.2.0.8/24'}, True)
     with caplog.at_level(logging.WARNING, logger='opsext.test.adapter'):
         assert _passing(adapter, spec) == []
     assert 'not one address' in caplog.text
+
+
+@pytest.mark.parametrize('remote', [None, '', 'bogus',
+                                    '10.1.0.5, unknown, 192.0.2.7'])
+def test_unresolvable_source_is_refused_even_with_unmatched_any(
+        caplog, remote):
+    adapter = _adapter_with(unmatched_requests='any',
+                            trusted_proxies=['192.0.2.7'])
+    with caplog.at_level(logging.WARNING, logger='opsext.test.adapter'):
+        assert _passing(adapter, _spec(remote)) == []
+    assert 'refuses the request' in caplog.text
+
+
+def test_forwarded_list_without_trusted_proxies_is_refused(caplog):
+    adapter = _adapter_with(unmatched_requests='any')
+    remote = '10.2.0.66, 10.1.0.5'
+    with caplog.at_level(logging.WARNING, logger='opsext.test.adapter'):
+        assert _passing(adapter, _spec(remote)) == []
+    assert 'refuses the request' in caplog.text
+
+
+def test_unmatched_resolved_source_follows_unmatched_any():
+    adapter = _adapter_with(unmatched_requests='any')
+    assert _passing(adapter, _spec('172.16.0.5')) == ['doc1', 'ops1']
 
 
 def test_move_is_matched_by_the_servers_host_not_the_caller():
@@ -163,3 +194,99 @@ def test_failed_lookup_fails_closed_with_a_warning(caplog):
     with caplog.at_level(logging.WARNING, logger='opsext.test.adapter'):
         assert _passing(adapter, _spec('10.1.0.5')) == []
     assert 'fails closed' in caplog.text and 'db down' in caplog.text
+
+
+SECRET = 'k' * 32
+
+
+def _stamp(address):
+    return {stamp.HINT: stamp.sign(SECRET, '', net.parse_address(address))}
+
+
+def _on_doc1_in_two_groups(spec_obj, aggregate_view):
+    return _adapter.Location('doc1', (aggregate_view(DOC),
+                                      aggregate_view(OPS)))
+
+
+def test_new_server_is_placed_by_its_stamp_not_the_context():
+    adapter = _adapter_with(source_stamp_secret=SECRET)
+    spec = _HintedSpec('10.2.0.5', _stamp('10.1.0.9'), False)
+    assert _passing(adapter, spec) == ['doc1']
+
+
+def test_new_server_without_a_stamp_is_refused(caplog):
+    adapter = _adapter_with(source_stamp_secret=SECRET)
+    with caplog.at_level(logging.WARNING, logger='opsext.test.adapter'):
+        assert _passing(adapter, _HintedSpec('10.1.0.5', {}, False)) == []
+    assert 'without the opsext_source_stamp' in caplog.text
+
+
+def test_forged_stamp_is_refused(caplog):
+    adapter = _adapter_with(source_stamp_secret=SECRET)
+    forged = {stamp.HINT: stamp.sign('f' * 32, '',
+                                     net.parse_address('10.1.0.9'))}
+    with caplog.at_level(logging.WARNING, logger='opsext.test.adapter'):
+        assert _passing(adapter, _HintedSpec('10.1.0.5', forged,
+                                             False)) == []
+    assert 'bad signature' in caplog.text
+
+
+def test_move_from_a_host_in_two_groups_keeps_the_stamped_group():
+    adapter = _adapter_with(_on_doc1_in_two_groups,
+                            source_stamp_secret=SECRET)
+    spec = _HintedSpec('10.2.0.5', _stamp('10.1.0.9'), True)
+    assert _passing(adapter, spec) == ['doc1']
+
+
+def test_move_without_a_stamp_falls_back_to_the_host_groups():
+    adapter = _adapter_with(_on_doc1_in_two_groups,
+                            source_stamp_secret=SECRET)
+    spec = _HintedSpec('10.2.0.5', {}, True)
+    assert _passing(adapter, spec) == ['doc1', 'ops1']
+
+
+def test_group_is_decided_from_all_aggregates_not_the_candidates():
+    # Only ops1 reached the filter; the request's group (doc) is full.
+    adapter = _adapter.PolicyAdapter(
+        _conf(unmatched_requests='any'), logging.getLogger('t'),
+        lambda spec_obj, view: _adapter.NEW,
+        lambda spec_obj, view, key: (view(DOC), view(OPS)))
+    states = [_state('ops1', OPS)]
+    verdicts = [v for _, v in adapter.verdicts(states, _spec('10.1.0.5'))]
+    assert not verdicts[0].passes
+
+
+def test_unreadable_aggregates_are_refused():
+    def broken(spec_obj, view, key):
+        raise RuntimeError('db down')
+    adapter = _adapter.PolicyAdapter(
+        _conf(unmatched_requests='any'), logging.getLogger('t'),
+        lambda spec_obj, view: _adapter.NEW, broken)
+    assert _passing(adapter, _spec('10.1.0.5')) == []
+
+
+WIDE = _Aggregate('wide', '10.0.0.0/8')
+
+
+def _spill_adapter(spill):
+    return _adapter.PolicyAdapter(
+        _conf(spill_to_wider_group=spill, untagged_hosts='deny'),
+        logging.getLogger('opsext.test.adapter'),
+        lambda spec_obj, view: _adapter.NEW,
+        lambda spec_obj, view, key: (view(DOC), view(OPS), view(WIDE)))
+
+
+def test_full_group_does_not_spill_by_default():
+    states = [_state('ops1', OPS, WIDE)]
+    verdicts = [v for _, v in _spill_adapter(False).verdicts(
+        states, _spec('10.1.0.5'))]
+    assert not verdicts[0].passes
+
+
+def test_full_group_spills_to_the_wider_group_when_asked(caplog):
+    states = [_state('ops1', OPS, WIDE), _state('ops2', OPS)]
+    with caplog.at_level(logging.INFO, logger='opsext.test.adapter'):
+        verdicts = [v for _, v in _spill_adapter(True).verdicts(
+            states, _spec('10.1.0.5'))]
+    assert [v.passes for v in verdicts] == [True, False]
+    assert 'spill_to_wider_group: trying 10.0.0.0/8' in caplog.text

@@ -44,14 +44,15 @@ def test_ipv4_mapped_ipv6_is_normalised():
 
 @pytest.mark.parametrize('value', [None, '', '10.1.2', 'bogus', 42,
                                    '10.1.2.3, , 192.0.2.7'])
-def test_unusable_values_give_none(value):
-    assert _source.source_address(_spec(value),
-                                  _resolver('192.0.2.7')) is None
+def test_unusable_values_raise_with_the_reason(value):
+    with pytest.raises(client_ip.ClientAddressError):
+        _source.source_address(_spec(value), _resolver('192.0.2.7'))
 
 
-def test_list_without_trusted_proxies_gives_none():
-    assert _source.source_address(_spec('10.1.2.3, 10.2.0.9'),
-                                  _resolver()) is None
+def test_list_without_trusted_proxies_raises():
+    with pytest.raises(client_ip.ClientAddressError,
+                       match='no trusted_proxies'):
+        _source.source_address(_spec('10.1.2.3, 10.2.0.9'), _resolver())
 
 
 def test_list_walked_from_the_right_past_trusted_proxies():
@@ -60,8 +61,9 @@ def test_list_walked_from_the_right_past_trusted_proxies():
         ipaddress.ip_address('10.1.2.3')
 
 
-def test_no_context_gives_none():
-    assert _source.source_address(object(), _resolver()) is None
+def test_no_context_raises():
+    with pytest.raises(client_ip.ClientAddressError, match='no source'):
+        _source.source_address(object(), _resolver())
 
 
 class _HintedSpec:

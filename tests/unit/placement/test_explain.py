@@ -30,7 +30,7 @@ def test_sample_longest_prefix(capsys):
     code, hosts = _results(capsys, '10.1.2.3')
     assert code == 0
     assert [h for h, v in hosts.items() if v['passes']] == ['doc-gpu1']
-    assert hosts['doc-gpu1']['weight'] == 1.0
+    assert hosts['doc-gpu1']['weight'] == 10.0
 
 
 def test_sample_static_rule(capsys):
@@ -148,3 +148,59 @@ def test_address_and_moved_from_are_exclusive(capsys):
                       '--address', '10.0.0.1', '--moved-from', 'doc1'])
     _out, err = capsys.readouterr()
     assert code == 2 and 'not allowed with' in err
+
+
+def _explain_source(capsys, *argv):
+    code = main.main(['placement', 'explain', '--inventory', INVENTORY,
+                      '--config', CONFIG, '--format', 'json'] + list(argv))
+    out, err = capsys.readouterr()
+    return code, json.loads(out) if out else None, err
+
+
+def _trusting(tmp_path, proxies):
+    conf = tmp_path / 'trust.conf'
+    conf.write_text('[opsext_subnet_affinity]\ntrusted_proxies = %s\n'
+                    % proxies)
+    return str(conf)
+
+
+def test_remote_address_list_is_walked_past_trusted_proxies(capsys,
+                                                            tmp_path):
+    code, out, _ = _explain_source(
+        capsys, '--config', _trusting(tmp_path, '192.0.2.10'),
+        '--remote-address', '10.2.0.66, 10.1.2.3, 192.0.2.10')
+    assert code == 0
+    assert out['address'] == '10.1.2.3'
+    assert 'the client is 10.1.2.3' in out['steps'][0]
+
+
+def test_remote_address_list_without_trusted_proxies_is_refused(capsys):
+    code, out, _ = _explain_source(capsys, '--remote-address',
+                                   '10.2.0.66, 10.1.2.3')
+    assert code == 3
+    assert 'refused' in out['steps'][0]
+    assert not any(h['passes'] for h in out['hosts'])
+
+
+def test_forwarded_spoof_is_shown_and_not_believed(capsys, tmp_path):
+    code, out, _ = _explain_source(
+        capsys, '--config', _trusting(tmp_path, '192.0.2.10'),
+        '--remote-address', '192.0.2.10',
+        '--forwarded', 'for=10.2.0.66, for=10.1.2.3')
+    assert out['address'] == '10.1.2.3'
+    assert any('http_proxy_to_wsgi would record the first for= (10.2.0.66)'
+               in step for step in out['steps'])
+
+
+def test_forwarded_needs_a_peer(capsys):
+    code = main.main(['placement', 'explain', '--inventory', INVENTORY,
+                      '--address', '10.1.2.3', '--forwarded', 'for=1.2.3.4'])
+    assert code != 0
+    assert '--forwarded needs --remote-address' in capsys.readouterr().err
+
+
+def test_server_needs_a_cloud(capsys):
+    code = main.main(['placement', 'explain', '--inventory', INVENTORY,
+                      '--server', 'abc'])
+    assert code != 0
+    assert '--server needs --os-cloud' in capsys.readouterr().err

@@ -213,6 +213,13 @@ def test_closed_match_fails_every_host_with_its_reason():
     assert not verdict.passes and verdict.reason == 'cannot look up server x'
 
 
+def test_no_address_is_refused_even_with_unmatched_any():
+    pol = policy.Policy(unmatched_requests='any')
+    match = pol.match(None, [_host('doc1', '10.1.0.0/16')])
+    assert match.closed
+    assert not pol.verdict(_host('dev1'), match).passes
+
+
 def test_hosts_of_one_group_share_their_verdict():
     pol = policy.Policy()
     hosts = [_host('a', '10.1.0.0/16'), _host('b', '10.1.0.0/16')]
@@ -234,3 +241,22 @@ def test_same_group_other_request_gets_its_own_verdict():
     hosts = [_host('a', '10.1.0.0/16'), _host('b', '10.2.0.0/16')]
     assert _decide(pol, '10.1.0.1', hosts) == {'a': True, 'b': False}
     assert _decide(pol, '10.2.0.1', hosts) == {'a': False, 'b': True}
+
+
+def test_wider_gives_the_next_shorter_prefix_holding_the_address():
+    pol = policy.Policy()
+    hosts = [_host('lab1', '10.1.5.0/24'), _host('doc1', '10.1.0.0/16'),
+             _host('any1', '10.0.0.0/8'), _host('ops1', '10.2.0.0/16')]
+    match = pol.match(net.parse_address('10.1.5.9'), hosts)
+    assert str(match.network) == '10.1.5.0/24'
+    wider = pol.wider(match, hosts)
+    assert str(wider.network) == '10.1.0.0/16'
+    assert str(pol.wider(wider, hosts).network) == '10.0.0.0/8'
+    assert pol.wider(pol.wider(wider, hosts), hosts) is None
+
+
+def test_wider_never_applies_to_moves_or_refusals():
+    pol = policy.Policy()
+    assert pol.wider(pol.closed('x')) is None
+    assert pol.wider(pol.match_anchor(_host('doc1', '10.1.0.0/16')),
+                     [_host('any1', '10.0.0.0/8')]) is None
