@@ -235,17 +235,20 @@ def _ip_whitelist_position(stage: Stage, left: List[Stage],
             'and sysmeta headers reach the filter')
     for other in left:
         if other.kind in ESCAPING_SUB_REQUESTERS:
-            add(ERROR, '%s must be to its right: its async deletes '
-                '(?multipart-manifest=delete&async=yes) delete segments in '
-                'other containers without the filter checking them%s'
-                % (other.label(), '; list %s in the pipeline after %s'
-                   % (other.name, stage.name) if other.added else ''))
+            severity, why = ERROR, (
+                'its async deletes (?multipart-manifest=delete&async=yes) '
+                'delete segments in other containers without the filter '
+                'checking them')
         elif other.kind in SUB_REQUESTERS:
-            add(WARNING, '%s must be to its right: its sub-requests reach '
-                'the filter without the client address, so they are '
-                'refused in every container that has an allowlist%s'
-                % (other.label(), '; list %s in the pipeline after %s'
-                   % (other.name, stage.name) if other.added else ''))
+            severity, why = WARNING, (
+                'its sub-requests reach the filter without the client '
+                'address, so they are refused in every container that has '
+                'an allowlist')
+        else:
+            continue
+        add(severity, '%s must be to its right: %s%s' % (
+            other.label(), why, '; list %s in the pipeline after %s'
+            % (other.name, stage.name) if other.added else ''))
     return found
 
 

@@ -10,6 +10,7 @@ copy of the proxy config.
 
 import configparser
 import http.client
+import json
 import os
 import urllib.parse
 import uuid
@@ -195,3 +196,60 @@ def locked(client):
 def open_container(client):
     """A container with no list in an account with no list."""
     return client.new_container()
+
+
+def listing(client, container, query='format=json', source=ALLOWED):
+    """A container's JSON listing, read from ``source``."""
+    resp = client.req('GET', container + '?' + query, source)
+    assert resp.status == 200, resp
+    return json.loads(resp.body)
+
+
+@pytest.fixture
+def versioned(client, locked):
+    """A locked container with object versioning and two versions of doc."""
+    assert client.req('POST', locked, ALLOWED,
+                      {'X-Versions-Enabled': 'true'}).status == 204
+    for body in (b'old', b'new'):
+        assert client.req('PUT', locked + '/doc', ALLOWED,
+                          body=body).status == 201
+    versions = [v for v in listing(client, locked, 'versions&format=json')
+                if v['name'] == 'doc']
+    assert len(versions) == 2, versions
+    old = [v['version_id'] for v in versions if not v['is_latest']][0]
+    return locked, old
+
+
+class S3:
+    """S3 requests signed by botocore (SigV4), sent from a chosen address.
+
+    tempauth answers s3api's signature check: the access key is the
+    tempauth user, the secret its key.
+    """
+
+    def __init__(self, client):
+        from botocore.credentials import Credentials
+        self.client = client
+        self.credentials = Credentials('test:tester', 'testing')
+        self.base = 'http://%s:%d' % (client.host, client.port)
+
+    def req(self, method, path, source, body=b''):
+        from botocore.auth import S3SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        request = AWSRequest(method=method, url=self.base + path, data=body)
+        S3SigV4Auth(self.credentials, 's3', 'us-east-1').add_auth(request)
+        headers = {k: v for k, v in request.prepare().headers.items()
+                   if k.lower() != 'host'}
+        return self.client.tcp(method, path, source, headers, body,
+                               token=False)
+
+    def upload_id(self, bucket, key, source=ALLOWED):
+        resp = self.req('POST', '/%s/%s?uploads' % (bucket, key), source)
+        assert resp.status == 200, resp
+        return resp.body.split(b'<UploadId>')[1].split(b'</UploadId>')[0] \
+            .decode()
+
+
+@pytest.fixture
+def s3(client):
+    return S3(client)

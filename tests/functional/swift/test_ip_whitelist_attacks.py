@@ -31,7 +31,7 @@ from tests.functional.swift.conftest import OPERATOR
 from tests.functional.swift.conftest import OWNER
 from tests.functional.swift.conftest import SECRET
 from tests.functional.swift.conftest import write_variant
-from tests.functional.swift.test_ip_whitelist_routes import S3
+from tests.functional.swift.conftest import S3
 
 TEMPURL_KEY = 'opsext-tempurl-key'
 REALM = 'OPSEXTREALM'
@@ -392,21 +392,6 @@ def test_s3_list_buckets_of_locked_account(locked_account):
     assert b'<Bucket>' not in resp.body
     resp = s3_5.req('GET', '/', ALLOWED)
     assert resp.status == 200, resp
-
-
-@pytest.fixture
-def versioned(client, locked):
-    """A locked container with object versioning, two versions of doc."""
-    assert client.req('POST', locked, ALLOWED,
-                      {'X-Versions-Enabled': 'true'}).status == 204
-    for body in (b'old', b'new'):
-        assert client.req('PUT', locked + '/doc', ALLOWED,
-                          body=body).status == 201
-    versions = [v for v in _listing(client, locked, 'versions&format=json')
-                if v['name'] == 'doc']
-    assert len(versions) == 2, versions
-    old = [v['version_id'] for v in versions if not v['is_latest']][0]
-    return locked, old
 
 
 def test_s3_list_object_versions_of_locked_bucket(s3, versioned):

@@ -17,18 +17,13 @@ import pytest
 from tests.functional.swift.conftest import ALLOWED
 from tests.functional.swift.conftest import Client
 from tests.functional.swift.conftest import DENIED
+from tests.functional.swift.conftest import listing
 from tests.functional.swift.conftest import OPERATOR
-
-
-def _listing(client, container, query='format=json'):
-    resp = client.req('GET', container + '?' + query, ALLOWED)
-    assert resp.status == 200, resp
-    return json.loads(resp.body)
 
 
 def _versions(client, location):
     """Objects versioned into a location (new_container put 'secret')."""
-    return [o['name'] for o in _listing(client, location)
+    return [o['name'] for o in listing(client, location)
             if o['name'] != 'secret']
 
 
@@ -137,21 +132,6 @@ def test_legacy_location_locked_after_it_was_named_still_guards(
 
 # -- object versioning: the reserved \x00versions\x00<name> container ----
 
-@pytest.fixture
-def versioned(client, locked):
-    """A locked container with object versioning and two versions of doc."""
-    assert client.req('POST', locked, ALLOWED,
-                      {'X-Versions-Enabled': 'true'}).status == 204
-    for body in (b'old', b'new'):
-        assert client.req('PUT', locked + '/doc', ALLOWED,
-                          body=body).status == 201
-    versions = [v for v in _listing(client, locked, 'versions&format=json')
-                if v['name'] == 'doc']
-    assert len(versions) == 2, versions
-    old = [v['version_id'] for v in versions if not v['is_latest']][0]
-    return locked, old
-
-
 def test_versioning_copy_of_old_version_into_open_container_is_denied(
         client, versioned, open_container):
     container, old = versioned
@@ -191,7 +171,7 @@ def test_versioning_read_of_old_version_is_denied(client, versioned):
 def test_versioning_listing_of_versions_is_denied(client, versioned):
     container, _old = versioned
     assert client.req('GET', container + '?versions', DENIED).status == 403
-    assert len(_listing(client, container, 'versions&format=json')) == 3
+    assert len(listing(client, container, 'versions&format=json')) == 3
 
 
 def test_versioning_delete_of_old_version_is_denied(client, versioned):
@@ -282,41 +262,6 @@ def test_slo_sync_delete_of_locked_segments_is_denied(client, slo):
 
 # -- s3api multipart uploads: parts in <bucket>+segments ------------------
 
-class S3:
-    """S3 requests signed by botocore (SigV4), sent from a chosen address.
-
-    tempauth answers s3api's signature check: the access key is the
-    tempauth user, the secret its key.
-    """
-
-    def __init__(self, client):
-        from botocore.credentials import Credentials
-        self.client = client
-        self.credentials = Credentials('test:tester', 'testing')
-        self.base = 'http://%s:%d' % (client.host, client.port)
-
-    def req(self, method, path, source, body=b''):
-        from botocore.auth import S3SigV4Auth
-        from botocore.awsrequest import AWSRequest
-        request = AWSRequest(method=method, url=self.base + path, data=body)
-        S3SigV4Auth(self.credentials, 's3', 'us-east-1').add_auth(request)
-        headers = {k: v for k, v in request.prepare().headers.items()
-                   if k.lower() != 'host'}
-        return self.client.tcp(method, path, source, headers, body,
-                               token=False)
-
-    def upload_id(self, bucket, key, source=ALLOWED):
-        resp = self.req('POST', '/%s/%s?uploads' % (bucket, key), source)
-        assert resp.status == 200, resp
-        return resp.body.split(b'<UploadId>')[1].split(b'</UploadId>')[0] \
-            .decode()
-
-
-@pytest.fixture
-def s3(client):
-    return S3(client)
-
-
 @pytest.fixture
 def upload(client, s3, locked):
     """A multipart upload with one part in a locked bucket."""
@@ -373,7 +318,7 @@ def test_swift_api_read_of_bucket_segments_is_denied(client, upload):
     bucket, upload_id = upload
     segments = bucket + '+segments'
     assert client.req('GET', segments, DENIED).status == 403
-    parts = _listing(client, segments)
+    parts = listing(client, segments)
     part = [p['name'] for p in parts if p['name'].endswith('/1')][0]
     resp = client.req('GET', segments + '/' + part, DENIED)
     assert resp.status == 403
