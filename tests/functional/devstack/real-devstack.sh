@@ -9,9 +9,10 @@
 # <mode> is "stack" (stack.sh's steps that touch the plugin, in stack.sh's
 # order), "unstack" or "clean" (unstack.sh's and clean.sh's). The first
 # "stack" in a work dir copies the DevStack tree to <work>/devstack and
-# writes its local.conf: README.rst's "complete local.conf", with these
-# lines added to its [[local|localrc]] section: paths under <work>, the
-# plugin's checkout as $DEST/opsext, then the given lines (the scenario).
+# writes its local.conf: README.rst's "complete local.conf", with paths
+# under <work> added at the top of its [[local|localrc]] section and the
+# given lines (the scenario) at its end; the plugin's checkout is
+# $DEST/opsext.
 #
 # Real, from the DevStack tree: functions, functions-common, inc/*
 # (ini-config, python, async, meta-config), stackrc, lib/stack, lib/swift
@@ -46,6 +47,10 @@
 set -o errexit
 # stack.sh: errexit; nounset only with NOUNSET (DevStack is not nounset-clean).
 
+if [[ ! -f "${OPSEXT_DEVSTACK_DIR:-}/stack.sh" || ! -d "${OPSEXT_SWIFT_SRC:-}/etc" ]]; then
+    echo "real-devstack: OPSEXT_DEVSTACK_DIR must be a DevStack tree and OPSEXT_SWIFT_SRC Swift's source tree" >&2
+    exit 2
+fi
 work=$(mkdir -p "$1" && cd "$1" && pwd)
 mode=$2
 shift 2
@@ -88,20 +93,26 @@ function prepare {
     printf '#!/bin/sh\nexec python3 -c "import uuid; print(uuid.uuid4())"\n' \
         > "$work/stubs/uuidgen"
     chmod +x "$work/stubs/swift-init" "$work/stubs/uuidgen"
-    # README.rst's local.conf, dedented, with ours after [[local|localrc]].
-    local extra
-    extra=$(printf '%s\n' \
+    # README.rst's local.conf, dedented: our paths right after its
+    # [[local|localrc]] line, the scenario's lines at the end of that
+    # section (after README's own settings, so that they win).
+    local paths scenario
+    paths=$(printf '%s\n' \
         "DEST=$work/opt/stack" "DATA_DIR=$work/data" \
         "SWIFT_CONF_DIR=$work/etc/swift" "LOGDIR=$work/logs" \
         "SERVICE_HOST=127.0.0.1" "HOST_IP=127.0.0.1" "SERVICE_IP_VERSION=4" \
         "STACK_USER=$(id -un)" "OFFLINE=True" "USE_SYSTEMD=True" \
         "OPSEXT_TEST_ENV_FILE=$work/etc/opsext/test.env" \
-        "disable_service tempest" "$@")
+        "disable_service tempest")
+    scenario=$(printf '%s\n' "$@")
     awk '/^\.\. code-block:: ini/ { on = 1; next }
          on && /^[^ \t]/ { exit }
          on { sub(/^    /, ""); print }' "$opsext/devstack/README.rst" | \
-        EXTRA="$extra" awk '{ print }
-            /^\[\[local\|localrc\]\]/ { print ENVIRON["EXTRA"] }' \
+        PATHS="$paths" SCENARIO="$scenario" awk '
+            /^\[\[/ && in_local { print ENVIRON["SCENARIO"]; in_local = 0 }
+            { print }
+            /^\[\[local\|localrc\]\]/ { print ENVIRON["PATHS"]; in_local = 1 }
+            END { if (in_local) print ENVIRON["SCENARIO"] }' \
         > "$TOP_DIR/local.conf"
 }
 
