@@ -23,6 +23,13 @@ if is_service_enabled opsext; then
             configure_opsext_swift
         fi
         if is_service_enabled n-sch; then
+            # stack.sh runs lib/neutron's configure_neutron_nova in the
+            # background until its own async_wait, after this phase, and
+            # that job rewrites nova.conf too: wait for it first (a second
+            # async_wait of the same job returns at once, see inc/async).
+            if declare -F async_wait > /dev/null; then
+                async_wait configure_neutron_nova
+            fi
             echo_summary "Configuring opsext subnet affinity in Nova"
             configure_opsext_nova
         fi
@@ -35,6 +42,13 @@ if is_service_enabled opsext; then
         fi
 
     elif [[ "$1" == "stack" && "$2" == "test-config" ]]; then
+        # The first phase after stack.sh's is_nova_ready and discover_hosts:
+        # only now are this node's computes registered.
+        if is_service_enabled n-api && \
+                [[ "$OPSEXT_CREATE_DEMO_AGGREGATES" == "True" ]]; then
+            echo_summary "Adding compute hosts to the opsext demo aggregates"
+            add_opsext_demo_hosts
+        fi
         if is_service_enabled s-proxy n-api; then
             echo_summary "Pointing opsext functional tests at this cloud"
             configure_opsext_tests

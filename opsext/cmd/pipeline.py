@@ -32,10 +32,16 @@ of the filters that must stay to the right (:data:`BEFORE`) is left of that
 point. ``remove`` drops every occurrence of the given filters and nothing
 else. The positions are those of ``doc/source/ip_whitelist.rst`` and
 ``doc/source/ratelimit.rst``.
+
+With ``--keep-blanks`` the pipeline's own blanks are kept (DevStack's
+``configure_swift`` leaves double spaces in it): an inserted filter goes
+in with one space before it, a removed one leaves with the blank before
+it, so that ``remove`` gives back exactly what ``insert`` was given.
 """
 
 import argparse
-from typing import Sequence
+import re
+from typing import Callable, Sequence
 
 from opsext.cmd import CommandError
 from opsext.swift import pipeline_check
@@ -120,6 +126,30 @@ def remove(pipeline: str, names: Sequence[str]) -> str:
     return ' '.join(item for item in items if item not in names)
 
 
+def keeping_blanks(edit: Callable[[str, Sequence[str]], str]
+                   ) -> Callable[[str, Sequence[str]], str]:
+    """``edit`` (:func:`insert` or :func:`remove`), keeping the blanks of
+    the pipeline it is given."""
+    def edited(pipeline: str, names: Sequence[str]) -> str:
+        tokens = _split(pipeline)
+        # blanks[i] is what precedes tokens[i]; blanks[-1] what trails.
+        blanks = re.split(r'\S+', pipeline)
+        new = edit(pipeline, names).split()
+        out = []
+        index = 0
+        for item in new:
+            while index < len(tokens) and tokens[index] != item and \
+                    tokens[index] in names:
+                index += 1  # removed, with the blank before it
+            if index < len(tokens) and tokens[index] == item:
+                out.append((blanks[index] if out else blanks[0]) + item)
+                index += 1
+            else:
+                out.append((' ' if out else blanks[0]) + item)
+        return ''.join(out) + blanks[-1]
+    return edited
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``pipeline insert`` and ``pipeline remove``."""
     parser = subparsers.add_parser(
@@ -135,6 +165,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         command = commands.add_parser(name, help=text, description=text)
         command.add_argument('--pipeline', required=True,
                              help='the value of [pipeline:main] pipeline')
+        command.add_argument('--keep-blanks', action='store_true',
+                             help="keep the pipeline's own blanks (default: "
+                                  'one space between items)')
         command.add_argument('filters', nargs='+', metavar='FILTER',
                              help='filter section names, without "filter:"')
         command.set_defaults(func=_runner(func))
@@ -142,6 +175,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _runner(edit):
     def run(args: argparse.Namespace) -> int:
-        print(edit(args.pipeline, args.filters))
+        chosen = keeping_blanks(edit) if args.keep_blanks else edit
+        print(chosen(args.pipeline, args.filters))
         return 0
     return run

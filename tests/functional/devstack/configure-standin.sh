@@ -30,20 +30,24 @@ function configure_swift_standin {
     iniset $conf app:proxy-server account_autocreate true
     iniset $conf app:proxy-server allow_account_management true
     iniset $conf filter:versioned_writes allow_versioned_writes true
-    # Auth (and s3api) replace tempauth, the extras follow it.
-    local auth="crossdomain"
+    # lib/swift configure_swift: auth (and s3api) replace tempauth, the
+    # extras follow it, with its own two seds: they leave double spaces
+    # ("tempauth  formpost", "proxy-logging  proxy-server").
+    local swift_pipeline="${SWIFT_EXTRAS_MIDDLEWARE_NO_AUTH:-crossdomain}"
     if is_service_enabled s3api; then
-        auth+=" s3api"
+        swift_pipeline+=" s3api"
     fi
     if is_service_enabled keystone; then
-        auth+=" authtoken"
-        is_service_enabled s3api && auth+=" s3token"
-        auth+=" keystoneauth"
+        swift_pipeline+=" authtoken"
+        is_service_enabled s3api && swift_pipeline+=" s3token"
+        swift_pipeline+=" keystoneauth"
         iniset $conf filter:authtoken paste.filter_factory \
             keystonemiddleware.auth_token:filter_factory
         iniset $conf filter:keystoneauth use egg:swift#keystoneauth
     fi
-    sed -i "/^pipeline/ s/tempauth/$auth tempauth formpost staticweb/" $conf
+    swift_pipeline+=" tempauth "
+    sed -i "/^pipeline/ { s/tempauth/${swift_pipeline} ${SWIFT_EXTRAS_MIDDLEWARE:-formpost staticweb}/ ;}" $conf
+    sed -i "/^pipeline/ { s/proxy-server/${SWIFT_EXTRAS_MIDDLEWARE_LAST:-} proxy-server/ ; }" $conf
     iniset $conf filter:crossdomain use egg:swift#crossdomain
     iniuncomment $conf filter:tempauth account_autocreate
     iniset $conf filter:tempauth reseller_prefix TEMPAUTH

@@ -18,7 +18,12 @@
 as ``etc/opsext``), and runs ``run-plugin.sh <mode> <phase>`` with the
 stand-ins of this directory: DevStack's ini helpers, the functions-common
 pieces the plugin calls, and an ``openstack`` client that records its
-calls. Used by the tests here (tox env ``functional``) and by
+calls. As in DevStack, no Python has opsext until the install phase put
+it there: the system ``python3.X`` of ``usr/bin`` or, with
+``GLOBAL_VENV=True`` (DevStack's default), the global virtualenv
+``data/venv`` that stack.sh makes after reading the plugin's settings.
+``installed=True`` (the default) starts as if the install phase had run.
+Used by the tests here (tox env ``functional``) and by
 ``tests/functional/nova/test_devstack_nova.py`` (tox env ``nova``), so it
 imports neither Swift nor Nova.
 
@@ -51,6 +56,11 @@ SERVICES = ('key,n-api,n-cpu,n-cond,n-sch,placement-api,g-api,s-proxy,'
 
 TLS_PROXY = '192.0.2.10'
 
+#: The interpreter under the tox virtualenv, which has no opsext: the
+#: stand-in pythons run it, with opsext on PYTHONPATH once installed.
+BASE_PYTHON = getattr(sys, '_base_executable', sys.executable)
+PYTHON3_VERSION = '%d.%d' % sys.version_info[:2]
+
 
 class PhaseError(AssertionError):
     """A phase exited non-zero; carries its output."""
@@ -60,7 +70,7 @@ class DevStack:
     """A DevStack stand-in under ``root``; settings are local.conf's."""
 
     def __init__(self, root: str, services: str = SERVICES,
-                 **settings: str) -> None:
+                 installed: bool = True, **settings: str) -> None:
         self.root = root
         self.swift_conf_dir = os.path.join(root, 'etc', 'swift')
         self.nova_conf = os.path.join(root, 'etc', 'nova', 'nova.conf')
@@ -68,21 +78,27 @@ class DevStack:
                                           'test.env')
         self.record = os.path.join(root, 'record')
         self.openstack_state = os.path.join(root, 'openstack')
+        self.pip = os.path.join(root, 'pip')
+        self.devstack_venv = os.path.join(root, 'data', 'venv')
         bin_dir = os.path.join(root, 'bin')
+        system_bin = os.path.join(root, 'usr', 'bin')
         for path in (self.swift_conf_dir, os.path.dirname(self.nova_conf),
-                     self.openstack_state, bin_dir):
+                     self.openstack_state, bin_dir, system_bin, self.pip):
             os.makedirs(path, exist_ok=True)
         shutil.copy(os.path.join(HERE, 'openstack-standin'),
                     os.path.join(bin_dir, 'openstack'))
         open(self.record, 'w').close()
         self.env = {
-            'PATH': bin_dir + os.pathsep + os.environ['PATH'],
+            'PATH': os.pathsep.join([bin_dir, system_bin,
+                                     _path_without_python()]),
             'HOME': root,
             'LANG': 'C.UTF-8',
-            'PYTHONPATH': TOP,
             'DEST': os.path.join(root, 'opt', 'stack'),
             'OPSEXT_DIR': TOP,
-            'PYTHON': sys.executable,
+            # stackrc
+            'GLOBAL_VENV': 'True',
+            'DEVSTACK_VENV': self.devstack_venv,
+            'PYTHON3_VERSION': PYTHON3_VERSION,
             'STACK_USER': _user(),
             'SERVICE_HOST': TLS_PROXY,
             'HOST_IP': TLS_PROXY,
@@ -101,8 +117,34 @@ class DevStack:
             'OPSEXT_DEMO_HOST': 'compute1',
             'STANDIN_RECORD': self.record,
             'STANDIN_OPENSTACK_STATE': self.openstack_state,
+            'STANDIN_COMPUTE_HOSTS': 'compute1',
+            'STANDIN_PIP': self.pip,
+            'STANDIN_BASE_PYTHON': BASE_PYTHON,
+            'STANDIN_OPSEXT_SRC': TOP,
+            'STANDIN_NEUTRON_NOVA_SECONDS': '0.2',
         }
         self.env.update(settings)
+        for name in ('python3', 'python' + PYTHON3_VERSION):
+            self._standin('_standin_python', os.path.join(system_bin, name),
+                          'system')
+        if installed:
+            # Where the install phase would have put it.
+            if self.env['GLOBAL_VENV'] == 'True':
+                self._standin('setup_devstack_virtualenv')
+            self._standin('setup_develop', TOP)
+            self.clear_calls()
+
+    def _standin(self, function: str, *args: str) -> None:
+        """Call one function of devstack-standin.sh."""
+        subprocess.run(
+            ['bash', '-c', 'source "$0"; "$@"',
+             os.path.join(HERE, 'devstack-standin.sh'), function] +
+            list(args), env=self.env, check=True, cwd=self.root)
+
+    def installed_in(self) -> list:
+        """Where setup_develop installed opsext: 'venv', 'system'."""
+        return sorted(name[:-len('.installed')]
+                      for name in os.listdir(self.pip))
 
     @property
     def proxy_conf(self) -> str:
@@ -132,6 +174,13 @@ class DevStack:
         self._bash('configure-standin.sh', 'nova')
         return self.nova_conf
 
+    def post_config_without_plugin(self, **env: str) -> str:
+        """nova.conf as stack.sh leaves it after post-config, with opsext
+        disabled: with lib/neutron's configure_neutron_nova's edits."""
+        self.run('stack', 'post-config', STANDIN_DISABLED_SERVICES='opsext',
+                 **env)
+        return read(self.nova_conf)
+
     def run(self, mode: str, phase: Optional[str] = None,
             **env: str) -> subprocess.CompletedProcess:
         """One phase of plugin.sh; :class:`PhaseError` if it fails."""
@@ -150,6 +199,14 @@ class DevStack:
 def read(path: str) -> str:
     with open(path) as conf:
         return conf.read()
+
+
+def _path_without_python() -> str:
+    """PATH without the tox virtualenv, whose python has opsext."""
+    venv_bin = os.path.dirname(sys.executable)
+    return os.pathsep.join(
+        path for path in os.environ['PATH'].split(os.pathsep)
+        if path and os.path.abspath(path) != venv_bin)
 
 
 def _user() -> str:

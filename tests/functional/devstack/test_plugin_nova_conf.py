@@ -34,6 +34,9 @@ from tests.functional.devstack.plugin_runner import TLS_PROXY
 
 NO_SWIFT = ','.join(s for s in plugin_runner.SERVICES.split(',')
                     if not s.startswith('s-'))
+#: What the configure_neutron_nova stand-in adds (run-plugin.sh).
+NEUTRON = ('[neutron]\nservice_metadata_proxy = True\n'
+           'region_name = RegionOne\nauth_type = password\n')
 NOVA_DEFAULT = ('ComputeFilter,ComputeCapabilitiesFilter,'
                 'ImagePropertiesFilter,ServerGroupAntiAffinityFilter,'
                 'ServerGroupAffinityFilter')
@@ -116,7 +119,7 @@ def test_second_post_config_changes_nothing(devstack):
 
 
 def test_unstack_gives_the_file_back(devstack):
-    before = read(devstack.nova_conf)
+    before = devstack.post_config_without_plugin()
     devstack.run('stack', 'post-config', OPSEXT_SUBNET_RULES='0.0.0.0/0 = x')
     devstack.run('unstack')
     assert read(devstack.nova_conf) == before
@@ -176,8 +179,9 @@ def test_no_scheduler_settings_get_nova_s_defaults_kept(devstack):
     assert scheduler.enabled_filters == NOVA_DEFAULT.split(',') + [
         'SubnetAffinityFilter']
     devstack.run('unstack', ENABLED_SERVICES=no_tls)
-    assert read(devstack.nova_conf) == '[DEFAULT]\ndebug = True\n\n' \
-        '[filter_scheduler]\n'
+    # The empty section iniset made stays (DevStack's inidelete keeps it).
+    assert read(devstack.nova_conf) == (
+        '[DEFAULT]\ndebug = True\n\n' + NEUTRON + '\n[filter_scheduler]\n')
 
 
 def test_weight_classes_on_two_lines_become_one(devstack):
@@ -204,7 +208,7 @@ def test_weigher_only(devstack):
 
 
 def test_nothing_enabled_nothing_written(devstack):
-    before = read(devstack.nova_conf)
+    before = devstack.post_config_without_plugin()
     devstack.run('stack', 'post-config',
                  OPSEXT_ENABLE_SUBNET_AFFINITY='False')
     assert read(devstack.nova_conf) == before

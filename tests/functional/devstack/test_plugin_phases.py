@@ -60,18 +60,89 @@ def test_install_sets_opsext_up_in_develop_mode(devstack):
     assert changes(devstack) == ['setup_develop ' + plugin_runner.TOP]
 
 
-def test_extra_creates_the_demo_aggregates(devstack):
+def test_extra_creates_the_demo_aggregates_without_hosts(devstack):
     devstack.run('stack', 'extra')
     assert aggregates(devstack) == {
         'opsext-lab': (['opsext_subnets=10.1.0.0/16'], []),
-        'opsext-local': (['opsext_subnets=%s/32' % TLS_PROXY],
-                         ['compute1'])}
+        'opsext-local': (['opsext_subnets=%s/32' % TLS_PROXY], [])}
     assert changes(devstack) == [
         OS + 'aggregate create --property opsext_subnets=%s/32 '
         'opsext-local' % TLS_PROXY,
-        OS + 'aggregate add host opsext-local compute1',
         OS + 'aggregate create --property opsext_subnets=10.1.0.0/16 '
         'opsext-lab']
+
+
+def test_test_config_adds_the_registered_compute(devstack):
+    # After stack.sh's is_nova_ready and discover_hosts.
+    devstack.run('stack', 'extra')
+    devstack.clear_calls()
+    devstack.run('stack', 'test-config')
+    assert aggregates(devstack)['opsext-local'][1] == ['compute1']
+    assert [c for c in changes(devstack) if c.startswith(OS)] == [
+        OS + 'compute service list --service nova-compute -f value -c Host',
+        OS + 'aggregate add host opsext-local compute1']
+
+
+def test_a_host_that_is_no_compute_is_left_out_with_a_warning(devstack):
+    # Nova answers 404 for it; stack.sh (errexit) must go on.
+    devstack.run('stack', 'extra', OPSEXT_DEMO_HOST='controller')
+    result = devstack.run('stack', 'test-config',
+                          OPSEXT_DEMO_HOST='controller')
+    assert aggregates(devstack)['opsext-local'][1] == []
+    assert ('opsext: controller is not a nova-compute service; not added '
+            'to aggregate opsext-local') in result.stdout
+    assert os.path.exists(devstack.test_env_file)
+
+
+def _refusing_client(stack):
+    """PATH with an openstack that lists compute1, whose Nova refuses it
+    (404: the service went away between the two calls)."""
+    directory = os.path.join(stack.root, 'refusing')
+    os.makedirs(directory)
+    path = os.path.join(directory, 'openstack')
+    with open(path, 'w') as client:
+        client.write('#!/bin/bash\n'
+                     'if [[ "$*" == *"compute service list"* ]]; then\n'
+                     '    echo compute1; exit 0\nfi\n'
+                     'STANDIN_COMPUTE_HOSTS= exec "%s" "$@"\n'
+                     % os.path.join(stack.root, 'bin', 'openstack'))
+    os.chmod(path, 0o755)
+    return directory + os.pathsep + stack.env['PATH']
+
+
+def test_a_host_nova_refuses_is_left_out_with_a_warning(devstack):
+    devstack.run('stack', 'extra')
+    result = devstack.run('stack', 'test-config',
+                          PATH=_refusing_client(devstack))
+    assert aggregates(devstack)['opsext-local'][1] == []
+    assert 'opsext: nova refused compute1 in aggregate opsext-local' in (
+        result.stdout)
+    assert os.path.exists(devstack.test_env_file)
+
+
+@pytest.mark.parametrize('computes, expected', [
+    ('3', ['host1', 'host2', 'host3']), ('1', ['host1'])])
+def test_fake_virt_driver_computes_are_the_default_hosts(
+        devstack, computes, expected):
+    # lib/nova's start_nova_compute names fake computes ${HOSTNAME}1..N.
+    env = dict(OPSEXT_DEMO_HOST='', VIRT_DRIVER='fake', HOSTNAME='host',
+               NUMBER_FAKE_NOVA_COMPUTE=computes,
+               STANDIN_COMPUTE_HOSTS='host1,host2,host3')
+    devstack.run('stack', 'extra', **env)
+    devstack.run('stack', 'test-config', **env)
+    assert aggregates(devstack)['opsext-local'][1] == expected
+
+
+def test_no_n_cpu_here_no_default_host(tmp_path):
+    # A controller: its name is no compute; nothing is added, no warning.
+    services = plugin_runner.SERVICES.replace('n-cpu,', '')
+    stack = DevStack(str(tmp_path), services=services, OPSEXT_DEMO_HOST='')
+    stack.configure_swift()
+    stack.configure_nova()
+    stack.run('stack', 'extra')
+    result = stack.run('stack', 'test-config')
+    assert aggregates(stack)['opsext-local'][1] == []
+    assert 'WARNING' not in result.stdout
 
 
 def test_second_extra_creates_and_adds_nothing(devstack):
@@ -87,9 +158,12 @@ def test_second_extra_creates_and_adds_nothing(devstack):
 
 
 def test_extra_with_aggregates_from_settings(devstack):
-    devstack.run('stack', 'extra', OPSEXT_DEMO_AGGREGATES=(
+    settings = dict(OPSEXT_DEMO_AGGREGATES=(
         'docs=10.1.0.0/16,2001:db8:1::/48@doc1,doc2  ops=10.2.0.0/16'),
-        OPSEXT_SUBNET_METADATA_KEY='my_subnets')
+        OPSEXT_SUBNET_METADATA_KEY='my_subnets',
+        STANDIN_COMPUTE_HOSTS='doc1,doc2')
+    devstack.run('stack', 'extra', **settings)
+    devstack.run('stack', 'test-config', **settings)
     assert aggregates(devstack) == {
         'docs': (['my_subnets=10.1.0.0/16,2001:db8:1::/48'],
                  ['doc1', 'doc2']),
@@ -116,6 +190,7 @@ def test_extra_without_demo_aggregates(devstack):
 
 def test_unstack_deletes_the_demo_aggregates(devstack):
     devstack.run('stack', 'extra')
+    devstack.run('stack', 'test-config')
     devstack.clear_calls()
     devstack.run('unstack')
     assert aggregates(devstack) == {}
@@ -228,7 +303,8 @@ def test_clean_removes_the_test_environment(devstack):
 
 
 def test_every_phase_in_order_then_unstack_and_clean(devstack):
-    proxy, nova = read(devstack.proxy_conf), read(devstack.nova_conf)
+    proxy = read(devstack.proxy_conf)
+    nova = devstack.post_config_without_plugin()
     for phase in ('pre-install', 'install', 'post-config', 'extra',
                   'test-config'):
         devstack.run('stack', phase)
@@ -246,7 +322,9 @@ def test_disabled_service_does_nothing(tmp_path):
     stack = DevStack(str(tmp_path))
     stack.configure_swift()
     stack.configure_nova()
-    proxy, nova = read(stack.proxy_conf), read(stack.nova_conf)
+    proxy = read(stack.proxy_conf)
+    nova = stack.post_config_without_plugin()
+    stack.clear_calls()
     # disable_service in local.conf takes opsext off ENABLED_SERVICES
     # after the settings enabled it; the stand-in reads DISABLED_SERVICES.
     for phase in ('install', 'post-config', 'extra', 'test-config'):

@@ -22,7 +22,9 @@ arriving through DevStack's tls-proxy.
 
 import configparser
 import json
+import os
 import random
+import subprocess
 import uuid
 
 import pytest
@@ -39,8 +41,10 @@ SAMPLE_PIPELINE = (
     'listing_formats container_sync bulk tempurl ratelimit tempauth copy '
     'container-quotas account-quotas slo dlo versioned_writes symlink '
     'proxy-logging proxy-server')
+#: As lib/swift's configure_swift leaves it: double spaces included.
 DEVSTACK_PIPELINE = SAMPLE_PIPELINE.replace(
-    'tempauth', 'crossdomain tempauth formpost staticweb')
+    'tempauth', 'crossdomain tempauth  formpost staticweb').replace(
+    'proxy-logging proxy-server', 'proxy-logging  proxy-server')
 WITH_OURS = DEVSTACK_PIPELINE.replace(
     'tempauth', 'tempauth ip_whitelist opsext_ratelimit')
 
@@ -127,7 +131,7 @@ def test_custom_filters_are_kept_through_stack_and_unstack(devstack):
     with open(conf, 'w') as out:
         out.write(text)
     devstack.run('stack', 'post-config')
-    assert 'tempauth ip_whitelist opsext_ratelimit mine formpost' in (
+    assert 'tempauth ip_whitelist opsext_ratelimit mine  formpost' in (
         pipeline(conf))
     assert section(conf, 'filter:mine') == {'use': 'egg:swift#name_check'}
     devstack.run('unstack')
@@ -142,7 +146,8 @@ def test_keystone_pipeline_after_keystoneauth_and_tempauth(tmp_path):
     stack.run('stack', 'post-config')
     assert pipeline(stack.proxy_conf) == SAMPLE_PIPELINE.replace(
         'tempauth', 'crossdomain s3api authtoken s3token keystoneauth '
-        'tempauth ip_whitelist opsext_ratelimit formpost staticweb')
+        'tempauth ip_whitelist opsext_ratelimit  formpost staticweb').replace(
+        'proxy-logging proxy-server', 'proxy-logging  proxy-server')
 
 
 def test_operator_set_place_is_kept(devstack):
@@ -328,3 +333,23 @@ def test_unstack_leaves_a_pipeline_it_cannot_edit_alone(devstack):
         out.write(text)
     devstack.run('unstack')
     assert read(conf) == text
+
+
+def _iniset(path, section, option, value):
+    subprocess.run(['bash', '-c', 'source "$0"; iniset "$@"',
+                    os.path.join(plugin_runner.HERE, 'ini-config-standin.sh'),
+                    path, section, option, value], check=True)
+
+
+def test_unstack_keeps_what_local_conf_merged_into_our_section(devstack):
+    # README's local.conf: [[post-config|...proxy-server.conf]] sets
+    # allow_reseller; DevStack merges it (iniset) after the plugin's phase.
+    conf = devstack.proxy_conf
+    expected = os.path.join(devstack.root, 'expected.conf')
+    with open(expected, 'w') as out:
+        out.write(read(conf))
+    _iniset(expected, 'filter:ip_whitelist', 'allow_reseller', 'true')
+    devstack.run('stack', 'post-config')
+    _iniset(conf, 'filter:ip_whitelist', 'allow_reseller', 'true')
+    devstack.run('unstack')
+    assert read(conf) == read(expected)

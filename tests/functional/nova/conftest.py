@@ -35,9 +35,20 @@ import pytest
 
 from opsext.placement import options
 from opsext.testing import nova_scheduler
+from tests.functional.devstack import real_devstack
 
 CONF = nova.conf.CONF
 GROUP = options.GROUP
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    real_devstack.configure(config)
+
+
+def pytest_collection_modifyitems(config: pytest.Config,
+                                  items: list) -> None:
+    # test_real_devstack_nova.py needs OPSEXT_DEVSTACK_DIR.
+    real_devstack.deselect(config, items)
 
 
 @pytest.fixture(scope='session', autouse=True)

@@ -187,3 +187,42 @@ def test_command_error_is_one_line_and_status_1(capsys):
     assert out == ''
     assert err.startswith('opsext pipeline: error: ')
     assert len(err.splitlines()) == 1
+
+
+#: DevStack's configure_swift (lib/swift) leaves double spaces.
+DEVSTACK_RAW = ('catch_errors cache authtoken keystoneauth tempauth  formpost '
+                'copy slo proxy-logging  proxy-server')
+
+
+def test_keeping_blanks_insert_adds_one_space_before_each():
+    assert pipeline.keeping_blanks(pipeline.insert)(DEVSTACK_RAW, OURS) == (
+        DEVSTACK_RAW.replace('tempauth ',
+                             'tempauth ip_whitelist opsext_ratelimit '))
+
+
+def test_keeping_blanks_remove_gives_back_the_original():
+    inserted = pipeline.keeping_blanks(pipeline.insert)(DEVSTACK_RAW, OURS)
+    assert pipeline.keeping_blanks(pipeline.remove)(inserted, OURS) == (
+        DEVSTACK_RAW)
+
+
+_BLANKS = st.sampled_from([' ', '  ', '\t', ' \t '])
+
+
+@given(st.lists(st.tuples(_NAMES, _BLANKS), max_size=8), _BLANKS, _BLANKS,
+       st.permutations(OURS))
+def test_keeping_blanks_remove_undoes_insert(middle, lead, trail, ours):
+    original = lead + ''.join(name + blank for name, blank in middle) + (
+        'proxy-server' + trail)
+    inserted = pipeline.keeping_blanks(pipeline.insert)(original, ours)
+    assert inserted.split() == pipeline.insert(original, ours).split()
+    assert pipeline.keeping_blanks(pipeline.insert)(inserted, ours) == (
+        inserted)
+    assert pipeline.keeping_blanks(pipeline.remove)(inserted, ours) == (
+        original)
+
+
+def test_command_keeps_blanks_when_told(capsys):
+    assert main.main(['pipeline', 'insert', '--keep-blanks', '--pipeline',
+                      DEVSTACK_RAW] + OURS) == 0
+    assert '  formpost' in capsys.readouterr().out
