@@ -45,8 +45,10 @@ import json
 import urllib.parse
 from typing import Iterable, Optional
 
+from swift.common import swob
 from swift.common import utils
 from swift.common.middleware.s3api.utils import MULTIUPLOAD_SUFFIX
+from swift.common.request_helpers import get_reserved_name
 from swift.common.request_helpers import split_reserved_name
 
 #: The one reserved namespace Swift 2.38 uses for containers.
@@ -62,6 +64,19 @@ _VERSIONED_METHODS = ('PUT', 'DELETE')
 #: writes it on its own links with pre-authorized requests, which never
 #: reach our ``swift.authorize``.
 SYSMETA_ALLOW_RESERVED_NAMES = 'HTTP_X_OBJECT_SYSMETA_ALLOW_RESERVED_NAMES'
+#: Where symlink puts a link's target once it has checked it
+#: (``symlink_usermeta_to_sysmeta``), before the proxy authorizes.
+SYSMETA_SYMLINK_TARGET = 'HTTP_X_OBJECT_SYSMETA_SYMLINK_TARGET'
+SYSMETA_SYMLINK_TARGET_ACCOUNT = \
+    'HTTP_X_OBJECT_SYSMETA_SYMLINK_TARGET_ACCOUNT'
+
+
+#: The headers a decision reads besides method, path and query: a request
+#: whose values of these change between two ``swift.authorize`` calls is
+#: decided again (legacy versioned_writes, object versioning and symlink
+#: set them on the client's own request, to our right).
+DECISION_HEADERS = (SYSMETA_VERSIONS_LOCATION, SYSMETA_ALLOW_RESERVED_NAMES,
+                    SYSMETA_SYMLINK_TARGET, SYSMETA_SYMLINK_TARGET_ACCOUNT)
 
 
 class UnknownRoute(Exception):
@@ -116,18 +131,41 @@ def writes_to_versions(env: dict) -> bool:
     return env.get('REQUEST_METHOD') in _VERSIONED_METHODS
 
 
-def writes_pre_authorized_link(env: dict) -> bool:
-    """A request, authorized as the client's, that would store a symlink
-    followed without authorization.
+def writes_pre_authorized_link(env: dict, account: str, container: str,
+                               obj: str) -> bool:
+    """A request that would store a symlink followed without authorization
+    to anything but this object's own old versions.
 
-    A copy of object versioning's own link (``?symlink=get`` with
-    ``X-Copy-From``, or ``COPY``) carries its sysmeta (copy.py copies
-    every source header but a few), and the client's ``X-Symlink-Target``
-    retargets it: following it then calls no ``swift.authorize`` at all
-    (``SymlinkObjectContext._recursive_get_head``), so it would read any
-    object of any account.
+    Object versioning makes the latest version of ``<container>/<obj>`` a
+    link into ``\x00versions\x00<container>/\x00<obj>\x00<version>``
+    carrying ``X-Object-Sysmeta-Allow-Reserved-Names``, which makes symlink
+    follow it with a pre-authorized request
+    (``SymlinkObjectContext._recursive_get_head``); it writes that link
+    with the client's own request (``_put_symlink_to_version``). A copy of
+    such a link (``?symlink=get`` with ``X-Copy-From``, or ``COPY``)
+    carries the sysmeta too (copy.py copies every source header but a
+    few), and the client's ``X-Symlink-Target`` retargets it: followed, it
+    would read any object of any account with no ``swift.authorize`` call.
+    So a link carrying the sysmeta may point only where object versioning
+    points it: this object's versions, which its container's list guards.
     """
-    return bool(env.get(SYSMETA_ALLOW_RESERVED_NAMES))
+    if not env.get(SYSMETA_ALLOW_RESERVED_NAMES):
+        return False
+    target_account = env.get(SYSMETA_SYMLINK_TARGET_ACCOUNT)
+    if target_account and _unquoted(target_account) != account:
+        return True
+    try:
+        own = '%s/%s' % (get_reserved_name(VERSIONS_NAMESPACE, container),
+                         get_reserved_name(obj, ''))
+    except ValueError:      # a reserved name: no versions of its own
+        return True
+    target = _unquoted(env.get(SYSMETA_SYMLINK_TARGET) or '')
+    return not target.startswith(own)
+
+
+def _unquoted(value: str) -> str:
+    """A quoted symlink header (``symlink.py`` quotes them) as text."""
+    return swob.wsgi_to_str(swob.wsgi_unquote(value))
 
 
 def is_slo_async_delete(env: dict) -> bool:

@@ -155,7 +155,8 @@ class _Authorize:
     The auth middleware's own verdict comes first: a request auth refuses
     (anonymous, a bad token) costs no allowlist work. A request already
     allowed is not decided again: the proxy and the middlewares to its
-    left call ``swift.authorize`` several times for one request.
+    left call ``swift.authorize`` several times for one request (unless a
+    header the decision reads changed in between).
     """
 
     __slots__ = ('owner', 'client', 'client_error', 'wrapped', 'allowed')
@@ -174,7 +175,8 @@ class _Authorize:
                 return denied
         env = req.environ
         key = (env.get('REQUEST_METHOD'), _raw_path(env),
-               env.get('QUERY_STRING'))
+               env.get('QUERY_STRING')) + tuple(
+                   env.get(name) for name in _routes.DECISION_HEADERS)
         if key not in self.allowed:
             denied = self.owner.check(env, self.client, self.client_error)
             if denied is not None:
@@ -259,12 +261,14 @@ class IPWhitelistMiddleware:
             return swob.HTTPPreconditionFailed(
                 request=swob.Request(env),
                 body='Invalid UTF8 or contains NULL')
-        if obj and _routes.writes_pre_authorized_link(env):
+        if obj and _routes.writes_pre_authorized_link(env, account,
+                                                      container, obj):
             # Whatever its lists: such a link is a way around every check.
             self.logger.increment('denied')
             self.logger.warning(
-                'refused %s %s from %s: it would store object versioning\'s '
-                'internal symlink, which is followed without authorization',
+                'refused %s %s from %s: it would store a link followed '
+                'without authorization to something other than this '
+                'object\'s own old versions',
                 env.get('REQUEST_METHOD'), path, client)
             return swob.HTTPForbidden(
                 request=swob.Request(env), content_type='text/plain',

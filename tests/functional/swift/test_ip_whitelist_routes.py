@@ -183,6 +183,19 @@ def test_versioning_delete_of_old_version_is_denied(client, versioned):
     assert client.req('GET', path, ALLOWED).status == 404
 
 
+def test_versioning_make_old_version_latest_is_denied(client, versioned):
+    # object versioning writes its own link with the client's request
+    # (_put_symlink_to_version); only that kind of link is let through.
+    container, old = versioned
+    path = container + '/doc?version-id=' + old
+    assert client.req('PUT', path, DENIED).status == 403
+    assert _body(client, container + '/doc') == b'new'
+    # Positive control (Swift's test_make_old_version_latest).
+    resp = client.req('PUT', path, ALLOWED)
+    assert resp.status == 201, resp
+    assert _body(client, container + '/doc') == b'old'
+
+
 @pytest.fixture
 def account5(wl_cluster):
     """Account AUTH_test5, locked to OPERATOR by an account list."""
