@@ -455,17 +455,16 @@ class IPWhitelistMiddleware:
             swift_source=SWIFT_SOURCE)
         sub['SCRIPT_NAME'] = env.get('SCRIPT_NAME', '')
         resp = swob.Request(sub).get_response(self.app)
-        body = resp.body
-        if resp.status_int in _MISSING:
-            return []
-        if not resp.is_success:
+        if not (resp.is_success and utils.config_true_value(
+                resp.headers.get('X-Static-Large-Object'))):
+            # Not read: for a plain object this is its whole data.
+            utils.close_if_possible(resp.app_iter)
+            if resp.status_int in _MISSING or resp.is_success:
+                return []   # SLO answers 404, or refuses a non-manifest
             raise _Unavailable('manifest read for an async delete failed '
                                'with %s' % resp.status_int)
-        if not utils.config_true_value(
-                resp.headers.get('X-Static-Large-Object')):
-            return []       # not a manifest: SLO refuses the delete itself
         try:
-            return sorted(_routes.manifest_containers(body))
+            return sorted(_routes.manifest_containers(resp.body))
         except ValueError as exc:
             raise _Unavailable('unreadable manifest for an async delete: %s'
                                % exc) from None

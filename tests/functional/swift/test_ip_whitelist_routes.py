@@ -380,3 +380,16 @@ def test_symlink_to_hidden_versions_container_is_refused(
                       {'X-Symlink-Target': container + '/doc'})
     assert resp.status == 201
     assert _body(client, open_container + '/link') == b'new'
+
+
+def test_slo_async_delete_of_a_plain_object_is_left_to_slo(
+        client, open_container):
+    # The filter reads only manifests (not a plain object's data); SLO
+    # itself refuses the request.
+    resp = client.req('DELETE', open_container
+                      + '/secret?multipart-manifest=delete&async=yes',
+                      ALLOWED)
+    assert resp.status == 400, resp
+    assert b'Not an SLO manifest' in resp.body
+    assert client.req('HEAD', open_container + '/secret',
+                      ALLOWED).status == 200
