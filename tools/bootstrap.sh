@@ -103,8 +103,8 @@ fi
 # 3. tox, Swift and opsext (editable) in it, unless nothing they are
 # installed from has changed since the last successful install.
 stamp="$venv/.opsext-bootstrap"
-want=$(cd "$top" && cat setup.cfg setup.py pyproject.toml requirements.txt \
-    test-requirements.txt 2>/dev/null | sha256sum | cut -d' ' -f1)
+want=$(cd "$top" && { cat setup.cfg setup.py pyproject.toml requirements.txt \
+    test-requirements.txt 2>/dev/null || true; } | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] &&
         [ -x "$venv/bin/tox" ] && [ -x "$venv/bin/opsext" ]; then
     say "tox, Swift and opsext (3/$steps): up to date in .venv"
