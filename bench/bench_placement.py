@@ -19,7 +19,8 @@ over 100 real ``Aggregate`` objects (shared between hosts, as nova's
 nova's RPC serializers, as the scheduler receives it. Each aggregate holds
 ``opsext_subnets`` (ten /16 groups), ``filter_tenant_id`` (ten tenants)
 and ``availability_zone``; each host has a ``host_ip`` in one of ten /16s.
-The requests come from 32 addresses in 10.3.x.x, taken in turn, for tenant-3, with the hints
+The requests come from 32 addresses in 10.3.x.x, taken in turn (nothing
+learnt from one address helps the next), for tenant-3, with the hints
 ``build_near_host_ip`` and ``cidr``: every filter passes a tenth of the
 hosts (checked before timing, so no row measures a no-op).
 
