@@ -28,8 +28,6 @@ Sample ``nova.conf`` of the scheduler::
     enabled_filters = ComputeFilter,...,SubnetAffinityFilter
 """
 
-import logging as std_logging
-
 import nova.conf
 from nova.scheduler import filters
 from nova.scheduler import utils
@@ -71,7 +69,7 @@ class SubnetAffinityFilter(filters.BaseHostFilter):
         # The level is checked once per request rather than in a debug
         # call per refused host: at 10,000 hosts those calls alone cost
         # about a fifth of the filter (bench/bench_placement.py).
-        debug = LOG.isEnabledFor(std_logging.DEBUG)
+        debug = LOG.isEnabledFor(logging.DEBUG)
         for host_state, verdict in self._adapter.verdicts(filter_obj_list,
                                                           spec_obj):
             if verdict.passes:
