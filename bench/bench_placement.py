@@ -87,9 +87,9 @@ from opsext import net
 from opsext.nova import _adapter
 from opsext.nova import _location
 from opsext.nova import _source
-from opsext.placement import options
-from opsext.placement import policy
-from opsext.placement import stamp
+from opsext.subnet_affinity import options
+from opsext.subnet_affinity import policy
+from opsext.subnet_affinity import stamp
 from opsext.testing import nova_scheduler
 
 CONF = nova.conf.CONF

@@ -19,9 +19,9 @@ from typing import Callable, Iterable, Iterator, NamedTuple, Optional
 
 from opsext import client_ip
 from opsext.nova import _source
-from opsext.placement import options
-from opsext.placement import policy
-from opsext.placement import stamp
+from opsext.subnet_affinity import options
+from opsext.subnet_affinity import policy
+from opsext.subnet_affinity import stamp
 
 
 def _aggregate_view(aggregate) -> tuple:

@@ -16,9 +16,10 @@
 Passes the hosts that serve the longest-prefix network containing the
 request's source address (aggregate metadata ``opsext_subnets`` and the
 ``[opsext_subnet_affinity] static_rules``); see
-:mod:`opsext.placement.policy` for hosts in no group and for requests that
-match no network. Every rejection is logged at debug with its reason, so
-"No valid host was found" can be explained from the scheduler log.
+:mod:`opsext.subnet_affinity.policy` for hosts in no group and for
+requests that match no network. Every rejection is logged at debug with
+its reason, so "No valid host was found" can be explained from the
+scheduler log.
 
 Sample ``nova.conf`` of the scheduler::
 

@@ -39,7 +39,7 @@ from oslo_log import log as logging
 
 from opsext.nova import _adapter
 from opsext.nova import _location
-from opsext.placement import options
+from opsext.subnet_affinity import options
 
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF

@@ -21,8 +21,8 @@ import pytest
 
 from opsext import net
 from opsext.nova import _adapter
-from opsext.placement import options
-from opsext.placement import stamp
+from opsext.subnet_affinity import options
+from opsext.subnet_affinity import stamp
 
 
 class _Aggregate:

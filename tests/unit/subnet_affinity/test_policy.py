@@ -3,7 +3,7 @@
 import pytest
 
 from opsext import net
-from opsext.placement import policy
+from opsext.subnet_affinity import policy
 
 
 def _rules(*texts):
