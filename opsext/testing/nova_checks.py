@@ -20,8 +20,9 @@ filters the scheduler runs is not visible there):
 * :func:`expected_placement`: where a server booted from the client's
   address must land, worked out by
   :class:`opsext.subnet_affinity.policy.Policy` (longest prefix) from
-  the aggregates, for an expected outcome the operator states: ``group`` (a host serving the matched network),
-  ``any`` or ``untagged`` (the address matches no network, and
+  the aggregates, for an expected outcome the operator states:
+  ``group`` (a host serving the matched network), ``any`` or
+  ``untagged`` (the address matches no network, and
   ``unmatched_requests`` sends it anywhere or to a host in no group), or
   ``novalidhost`` (the boot is refused);
 * :func:`check_boot_placement`: boot a server, wait for it (bounded), and
