@@ -24,7 +24,7 @@ Only plain-Python option modules are imported here: no Swift, no Nova.
 
 import copy
 
-from opsext.placement import options as placement_options
+from opsext.subnet_affinity import options as placement_options
 
 
 def list_opts() -> list:

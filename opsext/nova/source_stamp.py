@@ -16,12 +16,12 @@
 On ``POST /servers`` it removes any ``opsext_source_stamp`` scheduler hint
 the client sent and writes its own: the request's address (``REMOTE_ADDR``
 as ``client_address`` resolved it), signed with ``secret`` and bound to
-the project (:mod:`opsext.placement.stamp`). Nova stores the hint with the
-server's RequestSpec; the subnet-affinity filter and weigher, given the
-same secret (``[opsext_subnet_affinity] source_stamp_secret``), place the
-server and every later move of it by that address: a server keeps the
-group it was created for, whoever moves it, from wherever, and however
-its hosts' aggregates change.
+the project (:mod:`opsext.subnet_affinity.stamp`). Nova stores the hint
+with the server's RequestSpec; the subnet-affinity filter and weigher,
+given the same secret (``[opsext_subnet_affinity] source_stamp_secret``),
+place the server and every later move of it by that address: a server
+keeps the group it was created for, whoever moves it, from wherever, and
+however its hosts' aggregates change.
 
 An admin's create request may name the address instead, with the
 scheduler hint ``source_address_hint`` (``opsext_source_address`` by
@@ -54,7 +54,7 @@ import webob.exc
 
 from opsext.exceptions import ConfigError
 from opsext import net
-from opsext.placement import stamp
+from opsext.subnet_affinity import stamp
 
 LOG = logging.getLogger(__name__)
 NAME = 'opsext source_stamp'

@@ -7,7 +7,7 @@ from oslo_config import cfg
 from oslo_config import generator
 
 from opsext import opts
-from opsext.placement import options as placement_options
+from opsext.subnet_affinity import options as placement_options
 
 TOP = os.path.join(os.path.dirname(__file__), '..', '..')
 GENERATOR_CONF = os.path.join(TOP, 'etc', 'opsext',

@@ -25,7 +25,7 @@ from oslo_config import cfg
 
 from opsext.exceptions import ConfigError
 from opsext import net
-from opsext.placement import policy
+from opsext.subnet_affinity import policy
 
 GROUP = 'opsext_subnet_affinity'
 _HINT_NAME = re.compile(r'\A[A-Za-z0-9_:-]{1,255}\Z')
