@@ -36,7 +36,7 @@ PAGES = {
     'opsext/nova/weights.py': 'doc/source/placement.rst',
     'opsext/nova/_adapter.py': 'doc/source/placement.rst',
     'opsext/nova/source_stamp.py': 'doc/source/placement.rst',
-    'opsext/placement/policy.py': 'doc/source/placement.rst',
+    'opsext/subnet_affinity/policy.py': 'doc/source/placement.rst',
     'opsext/client_address.py': 'doc/source/placement.rst',
 }
 
