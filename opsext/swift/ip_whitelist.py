@@ -154,12 +154,17 @@ class _Authorize:
 
     The auth middleware's own verdict comes first: a request auth refuses
     (anonymous, a bad token) costs no allowlist work. A request already
-    allowed is not decided again: the proxy and the middlewares to its
-    left call ``swift.authorize`` several times for one request (unless a
-    header the decision reads changed in between).
+    allowed is not decided again (unless a header the decision reads
+    changed in between): the proxy and the middlewares to its left call
+    ``swift.authorize`` several times for one request. The proxy also asks
+    again after a denial it delays (``delay_denial`` in
+    swift/proxy/server.py, ``handle_request``), the container controller
+    with a query of its own: ``reported`` keeps each outcome of a method
+    and path logged and counted once.
     """
 
-    __slots__ = ('owner', 'client', 'client_error', 'wrapped', 'allowed')
+    __slots__ = ('owner', 'client', 'client_error', 'wrapped', 'allowed',
+                 'reported')
 
     def __init__(self, owner, client, client_error, wrapped):
         self.owner = owner
@@ -167,6 +172,7 @@ class _Authorize:
         self.client_error = client_error
         self.wrapped = wrapped
         self.allowed = set()
+        self.reported = set()
 
     def __call__(self, req):
         if self.wrapped is not None:
@@ -177,16 +183,29 @@ class _Authorize:
         key = (env.get('REQUEST_METHOD'), _raw_path(env),
                env.get('QUERY_STRING')) + tuple(
                    env.get(name) for name in _routes.DECISION_HEADERS)
-        if key not in self.allowed:
-            denied = self.owner.check(env, self.client, self.client_error)
-            if denied is not None:
-                return denied
+        if key in self.allowed:
+            return None
+        denied = self.owner.check(env, self.client, self.client_error,
+                                  self.reported)
+        if denied is None:
             self.allowed.add(key)
-        return None
+        return denied
 
 
 def _raw_path(env) -> str:
     return env.get('SCRIPT_NAME', '') + env.get('PATH_INFO', '')
+
+
+def _first(reported, env, outcome: str) -> bool:
+    """Whether ``outcome`` of this method and path is not yet reported
+    for the client's request (always, without a ``reported`` set)."""
+    if reported is None:
+        return True
+    event = (env.get('REQUEST_METHOD'), _raw_path(env), outcome)
+    if event in reported:
+        return False
+    reported.add(event)
+    return True
 
 
 class IPWhitelistMiddleware:
@@ -229,8 +248,12 @@ class IPWhitelistMiddleware:
                               % env['swift.source'])
             return None, str(exc)
 
-    def check(self, env, client, client_error):
-        """Decide one request; return a response to refuse it, else None."""
+    def check(self, env, client, client_error, reported=None):
+        """Decide one request; return a response to refuse it, else None.
+
+        ``reported``: the (method, path, outcome) already logged and
+        counted for the client's request (see :class:`_Authorize`).
+        """
         # The proxy splits swob's req.path, which is SCRIPT_NAME + PATH_INFO
         # quoted. Quoting neither adds nor removes a '/', so splitting the
         # raw path gives the same segments, unquoted, as Swift's infocache
@@ -264,12 +287,13 @@ class IPWhitelistMiddleware:
         if obj and _routes.writes_pre_authorized_link(env, account,
                                                       container, obj):
             # Whatever its lists: such a link is a way around every check.
-            self.logger.increment('denied')
-            self.logger.warning(
-                'refused %s %s from %s: it would store a link followed '
-                'without authorization to something other than this '
-                'object\'s own old versions',
-                env.get('REQUEST_METHOD'), path, client)
+            if _first(reported, env, 'denied'):
+                self.logger.increment('denied')
+                self.logger.warning(
+                    'refused %s %s from %s: it would store a link followed '
+                    'without authorization to something other than this '
+                    'object\'s own old versions',
+                    env.get('REQUEST_METHOD'), path, client)
             return swob.HTTPForbidden(
                 request=swob.Request(env), content_type='text/plain',
                 body="Object versioning's internal links cannot be copied; "
@@ -279,8 +303,9 @@ class IPWhitelistMiddleware:
                                   account, container, obj)
         except _Refused as exc:
             return self._refuse(swob.Request(env), client, account,
-                                container, exc)
-        self.logger.increment('allowed')
+                                container, exc, reported)
+        if _first(reported, env, 'allowed'):
+            self.logger.increment('allowed')
         if self.logger.isEnabledFor(logging.DEBUG):
             self.logger.debug('allow %s %s from %s: %s',
                               env.get('REQUEST_METHOD'), path, client, reason)
@@ -469,15 +494,16 @@ class IPWhitelistMiddleware:
             raise _Unavailable('unreadable manifest for an async delete: %s'
                                % exc) from None
 
-    def _refuse(self, req, client, account, container, refusal):
+    def _refuse(self, req, client, account, container, refusal, reported):
         reason = str(refusal)
         if isinstance(refusal, _Unavailable):
-            self.logger.increment(refusal.counter)
-            self.logger.warning('cannot check %s %s from %s (account %s, '
-                                'container %s): %s%s', req.method, req.path,
-                                client, account, container, reason,
-                                '' if self.settings.enforce else
-                                ' (enforce=false: let through)')
+            if _first(reported, req.environ, refusal.counter):
+                self.logger.increment(refusal.counter)
+                self.logger.warning(
+                    'cannot check %s %s from %s (account %s, container %s): '
+                    '%s%s', req.method, req.path, client, account, container,
+                    reason, '' if self.settings.enforce else
+                    ' (enforce=false: let through)')
             if not self.settings.enforce:
                 return None
             return swob.HTTPServiceUnavailable(
@@ -485,15 +511,18 @@ class IPWhitelistMiddleware:
                 headers={'Retry-After': str(RETRY_AFTER)},
                 body='The IP allowlist cannot be checked now; retry later.')
         if not self.settings.enforce:
-            self.logger.increment('would_deny')
-            self.logger.info('enforce=false: would deny %s %s from %s '
-                             '(account %s, container %s): %s', req.method,
-                             req.path, client, account, container, reason)
+            if _first(reported, req.environ, 'would_deny'):
+                self.logger.increment('would_deny')
+                self.logger.info('enforce=false: would deny %s %s from %s '
+                                 '(account %s, container %s): %s',
+                                 req.method, req.path, client, account,
+                                 container, reason)
             return None
-        self.logger.increment(refusal.counter)
-        self.logger.info('denied %s %s from %s (account %s, container %s): '
-                         '%s', req.method, req.path, client, account,
-                         container, reason)
+        if _first(reported, req.environ, refusal.counter):
+            self.logger.increment(refusal.counter)
+            self.logger.info('denied %s %s from %s (account %s, container '
+                             '%s): %s', req.method, req.path, client,
+                             account, container, reason)
         if isinstance(refusal, _Missing):
             return swob.HTTPNotFound(request=req, content_type='text/plain',
                                      body='Container not found.')
