@@ -11,7 +11,7 @@ from opsext.swift import ip_whitelist
 
 ETC = os.path.join(os.path.dirname(__file__), '..', '..', 'etc')
 FACTORIES = {
-    'egg:opsext#ip_whitelist': ip_whitelist.filter_factory,
+    'egg:opsext#ip_allowlist': ip_whitelist.filter_factory,
     'egg:opsext#ratelimit': middleware.filter_factory,
 }
 
@@ -48,9 +48,10 @@ DOC = os.path.join(os.path.dirname(__file__), '..', '..', 'doc', 'source')
 _RULE_OPTIONS = ('rules', 'rule_<name>', 'override_<name>')
 PASTE_OPTIONS = {
     # filter: (code options, doc page, sample section, per-rule options)
-    'ip_whitelist': (ip_whitelist.OPTIONS, 'ip_whitelist.rst',
+    'ip_whitelist': ({o.name for o in ip_whitelist.OPTS},
+                     'ip_whitelist.rst',
                      'filter:ip_whitelist', ()),
-    'ratelimit': (middleware.OPTIONS, 'ratelimit.rst',
+    'ratelimit': ({o.name for o in middleware.OPTS}, 'ratelimit.rst',
                   'filter:opsext_ratelimit', _RULE_OPTIONS),
 }
 
