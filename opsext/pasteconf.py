@@ -203,10 +203,13 @@ def read_options(label: str, opts: Iterable[cfg.Opt], conf: Mapping,
         try:
             values[opt.dest] = opt.type(raw)
         except (TypeError, ValueError) as exc:
-            if opt.secret:  # the reason may quote the value
-                raise ConfigError(label, name, '***', 'not a valid %s' % (
-                    getattr(opt.type, 'type_name', 'value'),)) from None
-            raise ConfigError(label, name, raw, str(exc)) from None
+            reason = str(exc)
+            if opt.secret:
+                if str(raw) in reason:  # never show a secret
+                    reason = 'not a valid %s' % getattr(
+                        opt.type, 'type_name', 'value')
+                raise ConfigError(label, name, '***', reason) from None
+            raise ConfigError(label, name, raw, reason) from None
     return values
 
 

@@ -56,13 +56,13 @@ import webob.exc
 from opsext.exceptions import ConfigError
 from opsext import net
 from opsext import pasteconf
+from opsext.placement import options
 from opsext.placement import stamp
 
 LOG = logging.getLogger(__name__)
 NAME = 'source_stamp'
 _CREATE = re.compile(r'\A(/[^/]+)?/servers/?\Z')
 _HINT_KEYS = ('os:scheduler_hints', 'OS-SCH-HNT:scheduler_hints')
-_HINT_NAME = re.compile(r'\A[A-Za-z0-9_:-]{1,255}\Z')
 
 
 class Settings(NamedTuple):
@@ -77,30 +77,29 @@ class SourceStampMiddleware(pasteconf.PasteFilter):
 
     NAME = NAME
     OPTS = [
-        cfg.StrOpt('secret', secret=True,
-                   help='Secret that signs each new server\'s source '
-                        'address, at least 16 characters: the same value '
-                        'as ``[opsext_subnet_affinity] source_stamp_secret`` '
-                        'in the schedulers\' nova.conf. Required.'),
-        cfg.StrOpt('source_address_hint', default='opsext_source_address',
-                   help='Scheduler hint by which an admin\'s create request '
-                        'names the source address instead (letters, digits, '
-                        '"_", "-" and ":"). Removed from anyone else\'s '
-                        'request.'),
+        cfg.Opt('secret', type=options.StampSecret(), secret=True,
+                help='Secret that signs each new server\'s source address, '
+                     'at least 16 characters: the same value as '
+                     '``[opsext_subnet_affinity] source_stamp_secret`` in '
+                     'the schedulers\' nova.conf. Required.'),
+        cfg.Opt('source_address_hint', type=options.HintName(),
+                default='opsext_source_address',
+                help='Scheduler hint by which an admin\'s create request '
+                     'names the source address instead (letters, digits, '
+                     '"_", "-" and ":"). Removed from anyone else\'s '
+                     'request.'),
     ]
 
     @classmethod
     def load_settings(cls, label: str, values: dict,
                       conf: Mapping) -> Settings:
-        secret = values['secret'] or ''
-        if len(secret) < 16:
-            raise ConfigError(label, 'secret', '***',
-                              'at least 16 characters')
+        secret = values['secret']
+        if secret is None:
+            raise ConfigError(label, 'secret', None, 'required')
         hint = values['source_address_hint']
-        if not _HINT_NAME.match(hint) or hint == stamp.HINT:
+        if hint == stamp.HINT:
             raise ConfigError(label, 'source_address_hint', hint,
-                              'a hint name is letters, digits, "_", "-" and'
-                              ' ":" and not %s' % stamp.HINT)
+                              'the filter\'s own hint')
         return Settings(secret, hint)
 
     @property

@@ -196,3 +196,25 @@ def test_ip_allowlist_entry_point_does_not_warn(caplog):
     caplog.set_level(logging.WARNING, logger='opsext')
     ip_whitelist.filter_factory({}, operator_cidrs='192.0.2.0/24')(_app)
     assert not [r for r in caplog.records if 'deprecated' in r.getMessage()]
+
+
+def test_short_stamp_secret_is_refused_without_showing_it():
+    from opsext.nova import source_stamp
+    with pytest.raises(ConfigError) as caught:
+        source_stamp.filter_factory({}, secret='tooshort')
+    assert str(caught.value) == (
+        "source_stamp [filter:source_stamp]: invalid value '***' for option "
+        "'secret': at least 16 characters")
+
+
+def test_hint_name_rule_is_one_for_filter_and_scheduler():
+    from opsext.nova import source_stamp
+    from opsext.placement import options
+    [hint] = [o for o in source_stamp.SourceStampMiddleware.OPTS
+              if o.name == 'source_address_hint']
+    assert isinstance(hint.type, options.HintName)
+    with pytest.raises(ConfigError) as caught:
+        source_stamp.filter_factory({}, secret='s' * 16,
+                                    source_address_hint='two words')
+    assert caught.value.reason == (
+        'a hint name is letters, digits, "_", "-" and ":"')
