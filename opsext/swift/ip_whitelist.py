@@ -57,7 +57,7 @@ before ``copy``, ``slo``, ``dlo``, ``versioned_writes`` and ``symlink``::
         versioned_writes symlink proxy-logging proxy-server
 
     [filter:ip_whitelist]
-    use = egg:opsext#ip_whitelist
+    use = egg:opsext#ip_allowlist
     # operator_cidrs =
     # trusted_proxies =
     # forwarded_header = x-forwarded-for
