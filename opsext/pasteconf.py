@@ -41,6 +41,7 @@ One policy for every filter, applied when the service loads its pipeline:
   checked: they belong to the service.
 """
 
+import math
 from typing import Any, Callable, Iterable, Mapping, Optional
 
 from oslo_config import cfg
@@ -201,7 +202,14 @@ def read_options(label: str, opts: Iterable[cfg.Opt], conf: Mapping,
             values[opt.dest] = None
             continue
         try:
-            values[opt.dest] = opt.type(raw)
+            value = opt.type(raw)
+            # oslo's numbers read an empty string as unset, and floats take
+            # nan: neither is a value a filter can work with.
+            if value is None:
+                raise ValueError('empty: give a value or remove the line')
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError('not a finite number')
+            values[opt.dest] = value
         except (TypeError, ValueError) as exc:
             reason = str(exc)
             if opt.secret:
@@ -245,9 +253,13 @@ class PasteFilter:
     def read_settings(cls, conf: Mapping, local_keys: Iterable[str] = ()):
         """The filter's settings from ``conf``; unknown ``local_keys`` fail.
 
+        ``local_keys`` may be the section's own options (a mapping): the
+        filter is then named by them, not by ``[DEFAULT]``'s.
+
         :raises ConfigError: naming the section, the option and the value.
         """
-        label = cls.label(conf)
+        label = cls.label(local_keys if isinstance(local_keys, Mapping)
+                          and local_keys else conf)
         values = read_options(label, cls.OPTS, conf, local_keys,
                               cls.EXTRA_PREFIXES)
         return cls.load_settings(label, values, conf)

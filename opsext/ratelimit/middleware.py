@@ -65,6 +65,7 @@ from opsext.ratelimit import window
 
 NAME = 'ratelimit'
 LOG = logging.getLogger(__name__)
+_LABEL = NAME + ' [filter:%s]'
 #: ``backend = swift.cache``: the MemcacheRing of Swift's cache filter.
 SWIFT_CACHE = 'swift.cache'
 
@@ -271,12 +272,12 @@ class RateLimitMiddleware(pasteconf.PasteFilter):
 
     @classmethod
     def label(cls, local_conf: Mapping) -> str:
-        return '%s [filter:%s]' % (NAME, stage_name(local_conf))
+        return _LABEL % stage_name(local_conf)
 
     @classmethod
     def load_settings(cls, label: str, values: dict,
                       conf: Mapping) -> Settings:
-        stage = stage_name(conf)
+        stage = label.partition(' [filter:')[2][:-1]
         uri = values['backend'].strip()
         try:
             statsd = reporting.statsd_from_conf(conf, stage)

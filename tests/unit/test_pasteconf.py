@@ -66,7 +66,13 @@ def test_paste_strings_are_converted_with_each_type():
     ('size', '101'),
     ('delay', 'soon'),
     ('delay', '0'),
+    ('size', ''),
+    ('size', ' '),
+    ('delay', ''),
+    ('delay', 'nan'),
+    ('delay', 'inf'),
     ('strict', 'maybe'),
+    ('strict', ''),
     ('networks', '10.0.0.1/8'),
     ('networks', '10.0.0.300'),
 ])
@@ -218,3 +224,15 @@ def test_hint_name_rule_is_one_for_filter_and_scheduler():
                                     source_address_hint='two words')
     assert caught.value.reason == (
         'a hint name is letters, digits, "_", "-" and ":"')
+
+
+def test_ratelimit_stage_is_named_by_its_section_not_by_default():
+    filt = middleware.filter_factory(
+        {'log_name': 'proxy-server', 'workers': '1'}, __name__='rl_ip',
+        rules='r', rule_r='rates=1/second key=ip')(_app)
+    assert (filt.settings.stage, filt.settings.label) == (
+        'rl_ip', 'ratelimit [filter:rl_ip]')
+    filt = middleware.filter_factory(
+        {'log_name': 'proxy-server', 'workers': '1'},
+        rules='r', rule_r='rates=1/second key=ip')(_app)
+    assert filt.settings.stage == 'ratelimit'
