@@ -57,7 +57,7 @@ before ``copy``, ``slo``, ``dlo``, ``versioned_writes`` and ``symlink``::
         versioned_writes symlink proxy-logging proxy-server
 
     [filter:ip_whitelist]
-    use = egg:opsext#ip_whitelist
+    use = egg:opsext#ip_allowlist
     # operator_cidrs =
     # trusted_proxies =
     # forwarded_header = x-forwarded-for
@@ -71,6 +71,7 @@ before ``copy``, ``slo``, ``dlo``, ``versioned_writes`` and ``symlink``::
 """
 
 import logging
+from typing import Callable, Mapping, NamedTuple
 
 from swift.common import constraints
 from swift.common import registry
@@ -85,6 +86,7 @@ from swift.proxy.controllers.base import get_container_info
 from opsext import client_ip
 from opsext import pasteconf
 from opsext.swift import _allowlist
+from opsext.swift import _options
 from opsext.swift import _routes
 
 NAME = 'ip_whitelist'
@@ -95,17 +97,7 @@ _MISSING = (404, 410)
 #: Seconds a client is asked to wait when a backend the decision needs
 #: failed; Swift's own info caches are rechecked on this order of time.
 RETRY_AFTER = 10
-
-OPTIONS = {
-    'operator_cidrs': '',
-    'trusted_proxies': '',
-    'forwarded_header': client_ip.X_FORWARDED_FOR,
-    'allow_reseller': 'false',
-    'enforce': 'true',
-    'deny_message': 'Access denied by the IP allowlist.',
-    'cache_size': '1024',
-    'max_proxy_hops': '10',
-}
+OPTS = _options.OPTS
 
 
 class _Refused(Exception):
@@ -131,17 +123,15 @@ class _Unavailable(_Refused):
     counter = 'unavailable'
 
 
-class Settings:
+class Settings(NamedTuple):
     """The filter's options, parsed and validated once at start-up."""
 
-    def __init__(self, conf: dict) -> None:
-        options = pasteconf.PasteOptions(NAME, conf, OPTIONS)
-        self.operator_cidrs = options.networks('operator_cidrs')
-        self.allow_reseller = options.boolean('allow_reseller')
-        self.enforce = options.boolean('enforce')
-        self.deny_message = options.text('deny_message')
-        self.cache_size = options.number('cache_size', int, 1)
-        self.resolver = options.client_resolver()
+    operator_cidrs: object
+    allow_reseller: bool
+    enforce: bool
+    deny_message: str
+    cache_size: int
+    resolver: client_ip.ClientAddressResolver
 
 
 class _Authorize:
@@ -208,17 +198,29 @@ def _first(reported, env, outcome: str) -> bool:
     return True
 
 
-class IPWhitelistMiddleware:
+class IPWhitelistMiddleware(pasteconf.PasteFilter):
     """Deny requests for allowlisted containers from other addresses."""
+
+    NAME = NAME
+    OPTS = OPTS
 
     def __init__(self, app, conf: dict, logger=None,
                  settings: 'Settings | None' = None) -> None:
-        self.app = app
-        self.settings = settings or Settings(conf)
-        self.logger = logger or utils.get_logger(
-            conf, log_route=NAME, statsd_tail_prefix=NAME)
+        super().__init__(app, conf, logger, settings)
         self._parsed = _allowlist.ParsedCache(self.settings.cache_size)
         self._warned = _allowlist.OnceLog(self.settings.cache_size)
+
+    @classmethod
+    def load_settings(cls, label: str, values: dict,
+                      conf: Mapping) -> Settings:
+        return Settings(values['operator_cidrs'], values['allow_reseller'],
+                        values['enforce'], values['deny_message'],
+                        values['cache_size'],
+                        pasteconf.client_resolver(values))
+
+    def make_logger(self, app, conf):
+        return utils.get_logger(conf, log_route=NAME,
+                                statsd_tail_prefix=NAME)
 
     def __call__(self, env, start_response):
         authorize = env.get('swift.authorize')
@@ -552,15 +554,22 @@ class IPWhitelistMiddleware:
         return None
 
 
-def filter_factory(global_conf, **local_conf):
-    """paste.deploy entry point: validate options and return the filter."""
-    conf = global_conf.copy()
-    conf.update(local_conf)
-    settings = Settings(conf)  # fails at start-up, naming the bad option
+def filter_factory(global_conf: Mapping, **local_conf) -> Callable:
+    """paste.deploy entry point ``ip_allowlist``: check options, return the
+    filter."""
+    make_filter = IPWhitelistMiddleware.factory(global_conf, local_conf)
     registry.register_swift_info(
         NAME, metadata_prefix='allow', account_default=True,
         max_value_length=_allowlist.MAX_VALUE_LENGTH)
+    return make_filter
 
-    def ip_whitelist_filter(app):
-        return IPWhitelistMiddleware(app, conf, settings=settings)
-    return ip_whitelist_filter
+
+def deprecated_filter_factory(global_conf: Mapping,
+                              **local_conf) -> Callable:
+    """paste.deploy entry point ``ip_whitelist``: deprecated, the same
+    filter as ``ip_allowlist``, with a warning when the proxy loads it."""
+    label = pasteconf.section_label(NAME, local_conf)
+    pasteconf.LOG.warning('%s: use = egg:opsext#ip_whitelist is deprecated '
+                          'and will be removed in a future release: use '
+                          'egg:opsext#ip_allowlist (the same filter)', label)
+    return filter_factory(global_conf, **local_conf)

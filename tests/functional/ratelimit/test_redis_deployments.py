@@ -216,7 +216,7 @@ def test_memcached_over_tls(memcached_tls):
                 .get_response(w).status_int for w in workers * 2]
     assert statuses == [200, 200, 429, 429]
     # Its statistics, over TLS too.
-    assert workers[0].settings.backend.evictions() is not None
+    assert workers[0].backend.evictions() is not None
 
 
 def test_memcached_tls_verifies_the_certificate(memcached_tls, caplog):
