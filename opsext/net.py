@@ -56,7 +56,7 @@ _NETWORK_CLASS = {4: ipaddress.IPv4Network, 6: ipaddress.IPv6Network}
 # The common entry, an IPv4 address or network in its one strict spelling,
 # matched in one expression and built from integers: about 5x cheaper than
 # the general path, and what a request refused by the Swift allowlist pays
-# per entry when its list is not in the parse cache (bench_ip_whitelist.py,
+# per entry when its list is not in the parse cache (bench_ip_allowlist.py,
 # section 3). Anything else takes the general path, which decides.
 _OCTET = r'(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])'
 _IPV4_ENTRY = re.compile(r'\A%s\.%s\.%s\.%s(?:/(3[0-2]|[12][0-9]|[0-9]))?\Z'
@@ -262,7 +262,7 @@ class NetworkSet:
         self._ends: dict[int, list[int]] = {4: [], 6: []}
         # Merge overlapping and adjacent ranges as integers: an order of
         # magnitude cheaper than ipaddress.collapse_addresses, which builds
-        # supernet objects (bench_ip_whitelist.py, section 3: a list near
+        # supernet objects (bench_ip_allowlist.py, section 3: a list near
         # Swift's 4 KiB metadata limit).
         for version, first, last in sorted(ranges):
             starts, ends = self._starts[version], self._ends[version]
