@@ -34,7 +34,7 @@ USES = {
     'symlink': 'egg:swift#symlink',
     'listing_formats': 'egg:swift#listing_formats',
     'ip_allowlist': 'egg:opsext#ip_allowlist',
-    'ip_allowlist': 'egg:opsext#ip_allowlist',
+    'ip_whitelist': 'egg:opsext#ip_whitelist',  # the deprecated name
     'ratelimit_ip': 'egg:opsext#ratelimit',
     'ratelimit': 'egg:opsext#ratelimit',
 }
@@ -171,11 +171,18 @@ def test_ip_allowlist_after_proxy_server_is_an_error(tmp_path):
 
 
 def test_ip_allowlist_twice_warns(tmp_path):
+    # Known by its code: the deprecated entry point is the same filter.
     finding = _only(_check(tmp_path, GOOD.replace(
-        'ip_allowlist', 'ip_allowlist ip_allowlist')), 'warning')
+        'ip_allowlist', 'ip_whitelist ip_allowlist')), 'warning')
     assert finding.filter == 'ip_allowlist'
-    assert 'a second ip_allowlist filter (the first is ip_allowlist)' in \
+    assert 'a second ip_allowlist filter (the first is ip_whitelist)' in \
         finding.reason
+
+
+def test_deprecated_entry_point_is_checked_as_the_allowlist(tmp_path):
+    finding = _only(_check(tmp_path, GOOD.replace(
+        'tempauth ip_allowlist', 'ip_whitelist tempauth')), 'error')
+    assert finding.filter == 'ip_whitelist'
 
 
 def test_ratelimit_section_listed_twice_warns(tmp_path):
