@@ -48,6 +48,9 @@ round trip to the same server, measured in the same run, in turn with ours
    size.
 5. Under load: 8 worker processes x 32 threads on one key, limit 100, with
    default settings: how many were accepted on memcached and Redis.
+6. Redis through redis-py: our check against the registered script's call
+   alone, ``EVALSHA`` by hand and a non-transactional pipeline of the
+   same commands, and a raw ``INCR`` (``--only redis-calls``).
 
 Run it with ``tox -e bench``; ``--quick`` for a short run.
 """
@@ -634,6 +637,45 @@ def bench_pipeline(quick, redis_server, requests=None):
     return rps
 
 
+def bench_redis_calls(quick, redis_server):
+    """Cheaper ways through redis-py than the registered script's call?"""
+    number, rounds = (200, 5) if quick else (1000, 15)
+    backend = storage.from_uri(redis_server.url, TIMEOUT)
+    hits = [base.Hit('calls-' + CLIENT, 60)]
+    backend.hit(hits)
+    client = backend.client
+    script = backend._script
+    prefix = 'opsext:{calls-%s}:' % CLIENT
+    raw = redis.Redis(redis_server.host, redis_server.port)
+
+    def pipelined():
+        # What a script-free check would send: the server's time, the
+        # increment, the expiry and the previous window, one round trip.
+        pipe = client.pipeline(transaction=False)
+        pipe.time()
+        pipe.incr(prefix + '1')
+        pipe.expire(prefix + '1', 121, nx=True)
+        pipe.get(prefix + '0')
+        pipe.execute()
+
+    rows = [('raw INCR, redis-py on one connection', lambda: raw.incr('x')),
+            ('ours: storage.hit (registered script)',
+             lambda: backend.hit(hits)),
+            ('the registered script\'s call alone',
+             lambda: script(keys=[prefix], args=['', 60])),
+            ('EVALSHA by hand (client.evalsha)',
+             lambda: client.evalsha(script.sha, 1, prefix, '', 60)),
+            ('pipeline, no transaction: TIME INCR EXPIRE NX GET', pipelined)]
+    times = _common.interleaved_us([f for _n, f in rows], number, rounds)
+    print('\n6. Redis through redis-py, ways to make one check (us/check, '
+          'best block of %d, %d rounds interleaved)' % (number, rounds))
+    for (name, _f), took in zip(rows, times):
+        print('   %-52s %6.1f  %.2fx' % (name, took, took / times[0]))
+    raw.close()
+    backend.close()
+    return times
+
+
 def bench_load(memcached_server, redis_server):
     """8 worker processes x 32 threads, one key, limit 100, defaults."""
     print('\n5. Under load: 8 processes x 32 threads, 4 requests each, one '
@@ -652,7 +694,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--quick', action='store_true',
                         help='fewer iterations (a smoke run)')
-    parser.add_argument('--only', choices=('pipeline',),
+    parser.add_argument('--only', choices=('pipeline', 'redis-calls'),
                         help='run one section only')
     parser.add_argument('--requests', type=int, default=None,
                         help='requests per variant in the pipeline section')
@@ -660,9 +702,12 @@ def main(argv=None):
     print('ratelimit benchmark (Python %s, limits %s, redis-py %s)' % (
         sys.version.split()[0], limits.__version__, redis.__version__))
     started = time.monotonic()
-    if args.only == 'pipeline':
+    if args.only:
         with RedisServer() as redis_server:
-            bench_pipeline(args.quick, redis_server, args.requests)
+            if args.only == 'pipeline':
+                bench_pipeline(args.quick, redis_server, args.requests)
+            else:
+                bench_redis_calls(args.quick, redis_server)
         print('\n(%.0f s)' % (time.monotonic() - started))
         return 0
     bench_memory(args.quick)
@@ -672,6 +717,7 @@ def main(argv=None):
         bench_sizes(args.quick, memcached_server, redis_server)
         bench_pipeline(args.quick, redis_server)
         bench_load(memcached_server, redis_server)
+        bench_redis_calls(args.quick, redis_server)
     print('\n(%.0f s)' % (time.monotonic() - started))
     return 0
 
