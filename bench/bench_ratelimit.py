@@ -322,10 +322,13 @@ def bench_shared(quick, memcached_server, redis_server):
     rows = [
         ('raw incr, one round trip (baseline)',
          lambda: round_trip(b'incr opsext-bench 1\r\n')),
-        ('raw add+incr+get (what ours sends), one round trip',
+        ('raw add+incr+get, one round trip (former client)',
          lambda: round_trip(b'add opsext-bench-2 0 60 1\r\n0\r\n'
                             b'incr opsext-bench-2 1\r\n'
                             b'get opsext-bench\r\n', b'END\r\n')),
+        ('raw incr then get, two round trips (what ours sends)',
+         lambda: (round_trip(b'incr opsext-bench 1\r\n'),
+                  round_trip(b'get opsext-bench\r\n', b'END\r\n'))),
         (OURS, _our_check(ours, RATE))]
     rows += _limits_rows(limits.storage.storage_from_string(uri), item, 'mc')
     times = _common.interleaved_us([f for _, f in rows], number, rounds)
