@@ -58,21 +58,32 @@ def interleaved_us(funcs, number, rounds, setups=None):
 
 
 def interleaved(apps, base, requests, remote_addr='127.0.0.7',
-                expect=b'x'):
+                expect=b'x', errors=None):
     """Requests per second of each app, requests sent round-robin.
 
     One request to each app in turn, so that whatever else the machine does
     (the backend servers share its cores) falls on all of them alike.
+
+    :param errors: a list, one count per app, to tolerate a rare ``500``
+        (Swift's own backends time out now and then on a loaded machine,
+        with or without the filter): such a request is sent again, its
+        time left out, and counted there. Without it, a 500 stops the run.
     """
     elapsed = [0.0] * len(apps)
     for _ in range(requests):
         for index, app in enumerate(apps):
-            req = swob.Request.blank(base['path'], environ={
-                'REMOTE_ADDR': remote_addr}, headers=base['headers'])
-            start = time.perf_counter()
-            resp = req.get_response(app)
-            body = resp.body
-            elapsed[index] += time.perf_counter() - start
+            for _attempt in range(3):
+                req = swob.Request.blank(base['path'], environ={
+                    'REMOTE_ADDR': remote_addr}, headers=base['headers'])
+                start = time.perf_counter()
+                resp = req.get_response(app)
+                body = resp.body
+                took = time.perf_counter() - start
+                if (errors is None or resp.status_int != 500
+                        or sum(errors) >= max(3, requests // 500)):
+                    break
+                errors[index] += 1
+            elapsed[index] += took
             if resp.status_int != 200 or body != expect:
                 raise RuntimeError('app %d: unexpected %s: %r' % (
                     index, resp.status, body[:200]))

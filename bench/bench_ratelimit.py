@@ -36,13 +36,21 @@ round trip to the same server, measured in the same run, in turn with ours
    (goal: ours flat, ratio ~1.0).
 4. Requests per second through the real proxy pipeline (a real all-in-one
    Swift cluster; the pipeline loaded in-process, object GETs) with the
-   filter on the memory backend, on a memcached of its own (our one-round-
-   trip client), on ``swift.cache`` (Swift's own MemcacheRing) and on Redis
-   (redis-py), and without it, one request to each in turn. The plain
-   pipeline loaded a second time is an A/A control: its ratio shows the
-   noise of the measurement.
+   filter on the memory backend, on a memcached of its own
+   (``memcached://``: pymemcache clients on our ring), on ``swift.cache``
+   (Swift's own MemcacheRing), on the same
+   memcached through pymemcache's ``HashClient`` (the client oslo.cache's
+   ``dogpile.cache.pymemcache`` backend builds, what a non-Swift pipeline
+   such as nova-api has at hand) and on Redis (redis-py), and without it,
+   one request to each in turn. The plain pipeline loaded a second time is
+   an A/A control: its ratio shows the noise of the measurement.
+   ``--only pipeline`` runs this section alone, ``--requests N`` sets its
+   size.
 5. Under load: 8 worker processes x 32 threads on one key, limit 100, with
    default settings: how many were accepted on memcached and Redis.
+6. Redis through redis-py: our check against the registered script's call
+   alone, ``EVALSHA`` by hand and a non-transactional pipeline of the
+   same commands, and a raw ``INCR`` (``--only redis-calls``).
 
 Run it with ``tox -e bench``; ``--quick`` for a short run.
 """
@@ -314,10 +322,13 @@ def bench_shared(quick, memcached_server, redis_server):
     rows = [
         ('raw incr, one round trip (baseline)',
          lambda: round_trip(b'incr opsext-bench 1\r\n')),
-        ('raw add+incr+get (what ours sends), one round trip',
+        ('raw add+incr+get, one round trip (former client)',
          lambda: round_trip(b'add opsext-bench-2 0 60 1\r\n0\r\n'
                             b'incr opsext-bench-2 1\r\n'
                             b'get opsext-bench\r\n', b'END\r\n')),
+        ('raw incr then get, two round trips (what ours sends)',
+         lambda: (round_trip(b'incr opsext-bench 1\r\n'),
+                  round_trip(b'get opsext-bench\r\n', b'END\r\n'))),
         (OURS, _our_check(ours, RATE))]
     rows += _limits_rows(limits.storage.storage_from_string(uri), item, 'mc')
     times = _common.interleaved_us([f for _, f in rows], number, rounds)
@@ -510,8 +521,47 @@ def _redis_state_bytes(redis_server, theirs, keys):
     return ours, log
 
 
-def bench_pipeline(quick, redis_server):
-    requests = 300 if quick else 2500
+class PymemcacheStorage(base.Storage):
+    """The filter's counters through pymemcache's ``HashClient``.
+
+    A benchmark stand-in for "the ecosystem's client": the calls a backend
+    on pymemcache would make, with the client as oslo.cache builds it
+    (``dogpile/cache/backends/memcached.py``, ``PyMemcacheBackend.
+    _create_client``: ``pymemcache.client.hash.HashClient`` with its
+    defaults, rendezvous hashing) plus ``use_pooling`` for a threaded
+    service. Per hit, as ``SwiftCacheStorage`` does through Swift's
+    MemcacheRing: ``incr`` (with ``add`` when the counter is missing) and
+    ``get`` of the previous window: two round trips, where ``memcached://``
+    needs one per server per request. Counter names are ours.
+    """
+
+    def __init__(self, address):
+        from pymemcache.client import hash as pymemcache_hash
+        host, port = address.rsplit(':', 1)
+        self.client = pymemcache_hash.HashClient(
+            [(host, int(port))], connect_timeout=TIMEOUT, timeout=TIMEOUT,
+            use_pooling=True, default_noreply=False)
+
+    def hit(self, hits, now=None):
+        from opsext.ratelimit.storage import memcached
+        now = time.time() if now is None else now
+        counts = []
+        for key, window_s in hits:
+            index = int(now // window_s)
+            name = memcached.counter_name(key, index)
+            current = self.client.incr(name, 1)
+            if current is None:
+                self.client.add(name, b'0', expire=base.ttl(window_s))
+                current = self.client.incr(name, 1)
+            previous = self.client.get(
+                memcached.counter_name(key, index - 1))
+            counts.append(base.WindowCount(
+                int(current), int(previous or 0), now - index * window_s))
+        return counts
+
+
+def bench_pipeline(quick, redis_server, requests=None):
+    requests = requests or (300 if quick else 2500)
     filter_conf = {'use': 'egg:opsext#ratelimit', 'backend': 'memory://',
                    'rules': 'per_ip', 'rule_per_ip': RULE}
     with SwiftCluster(pipeline_filters=['opsext_ratelimit'], filter_conf={
@@ -535,10 +585,13 @@ def bench_pipeline(quick, redis_server):
         with_memcached = cluster.load_proxy_app(memcached_path)
         with_swift_cache = cluster.load_proxy_app(swift_cache_path)
         with_redis = cluster.load_proxy_app(redis_path)
+        with_pymemcache = cluster.load_proxy_app(memcached_path)
+        _filter_of(with_pymemcache).backend = PymemcacheStorage(
+            backend.address)
         apps = [plain, control, with_memory, with_memcached,
-                with_swift_cache, with_redis]
+                with_swift_cache, with_pymemcache, with_redis]
         for app, counts in zip(apps, (False, False, True, True, True,
-                                      True)):
+                                      True, True)):
             resp = webob.Request.blank(base_req['path'], environ={
                 'REMOTE_ADDR': '127.0.0.7'}, headers=base_req[
                     'headers']).get_response(app)
@@ -547,10 +600,11 @@ def bench_pipeline(quick, redis_server):
                                    'is %s' % ('present' if not counts else
                                               'missing', counts))
         _common.interleaved(apps, base_req, 50)
-        rps = _common.interleaved(apps, base_req, requests)
+        errors = [0] * len(apps)
+        rps = _common.interleaved(apps, base_req, requests, errors=errors)
         note = _fail_open_note(_filter_of(with_memory))
     (rps_plain, rps_control, rps_memory, rps_memcached, rps_swift_cache,
-     rps_redis) = rps
+     rps_pymemcache, rps_redis) = rps
     print('\n4. Object GETs through the real proxy pipeline (req/s, %d '
           'each, interleaved)' % requests)
     print('   without filter          %8.1f' % rps_plain)
@@ -564,17 +618,65 @@ def bench_pipeline(quick, redis_server):
           'request; Swift\'s MemcacheRing, 2 round trips)' % (
               rps_swift_cache, rps_swift_cache / rps_plain,
               (1 / rps_swift_cache - 1 / rps_plain) * 1e6))
+    print('   with filter, pymemcache %8.1f  ratio %.3f  (%+.0f us per '
+          'request; pymemcache HashClient, 2 round trips)' % (
+              rps_pymemcache, rps_pymemcache / rps_plain,
+              (1 / rps_pymemcache - 1 / rps_plain) * 1e6))
     print('   with filter, redis      %8.1f  ratio %.3f  (%+.0f us per '
           'request; redis-py, 1 round trip)' % (
               rps_redis, rps_redis / rps_plain,
               (1 / rps_redis - 1 / rps_plain) * 1e6))
-    print('   memcached:// (our client) / swift.cache: %.3f' % (
-        rps_memcached / rps_swift_cache))
+    print('   memcached:// (ours) / swift.cache: %.3f; / HashClient:'
+          ' %.3f' % (rps_memcached / rps_swift_cache,
+                     rps_memcached / rps_pymemcache))
     print('   A/A control                       ratio %.3f  (the same plain'
           ' pipeline loaded twice: the noise)' % (rps_control / rps_plain))
+    if any(errors):
+        print('   500s sent again and left out, per pipeline in the order '
+              'above (plain, A/A, memory, memcached, swift.cache, '
+              'pymemcache, redis): %s' % errors)
     if note:
         print(note)
     return rps
+
+
+def bench_redis_calls(quick, redis_server):
+    """Cheaper ways through redis-py than the registered script's call?"""
+    number, rounds = (200, 5) if quick else (1000, 15)
+    backend = storage.from_uri(redis_server.url, TIMEOUT)
+    hits = [base.Hit('calls-' + CLIENT, 60)]
+    backend.hit(hits)
+    client = backend.client
+    script = backend._script
+    prefix = 'opsext:{calls-%s}:' % CLIENT
+    raw = redis.Redis(redis_server.host, redis_server.port)
+
+    def pipelined():
+        # What a script-free check would send: the server's time, the
+        # increment, the expiry and the previous window, one round trip.
+        pipe = client.pipeline(transaction=False)
+        pipe.time()
+        pipe.incr(prefix + '1')
+        pipe.expire(prefix + '1', 121, nx=True)
+        pipe.get(prefix + '0')
+        pipe.execute()
+
+    rows = [('raw INCR, redis-py on one connection', lambda: raw.incr('x')),
+            ('ours: storage.hit (registered script)',
+             lambda: backend.hit(hits)),
+            ('the registered script\'s call alone',
+             lambda: script(keys=[prefix], args=['', 60])),
+            ('EVALSHA by hand (client.evalsha)',
+             lambda: client.evalsha(script.sha, 1, prefix, '', 60)),
+            ('pipeline, no transaction: TIME INCR EXPIRE NX GET', pipelined)]
+    times = _common.interleaved_us([f for _n, f in rows], number, rounds)
+    print('\n6. Redis through redis-py, ways to make one check (us/check, '
+          'best block of %d, %d rounds interleaved)' % (number, rounds))
+    for (name, _f), took in zip(rows, times):
+        print('   %-52s %6.1f  %.2fx' % (name, took, took / times[0]))
+    raw.close()
+    backend.close()
+    return times
 
 
 def bench_load(memcached_server, redis_server):
@@ -595,10 +697,22 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--quick', action='store_true',
                         help='fewer iterations (a smoke run)')
+    parser.add_argument('--only', choices=('pipeline', 'redis-calls'),
+                        help='run one section only')
+    parser.add_argument('--requests', type=int, default=None,
+                        help='requests per variant in the pipeline section')
     args = parser.parse_args(argv)
     print('ratelimit benchmark (Python %s, limits %s, redis-py %s)' % (
         sys.version.split()[0], limits.__version__, redis.__version__))
     started = time.monotonic()
+    if args.only:
+        with RedisServer() as redis_server:
+            if args.only == 'pipeline':
+                bench_pipeline(args.quick, redis_server, args.requests)
+            else:
+                bench_redis_calls(args.quick, redis_server)
+        print('\n(%.0f s)' % (time.monotonic() - started))
+        return 0
     bench_memory(args.quick)
     with MemcachedServer() as memcached_server, \
             RedisServer() as redis_server:
@@ -606,6 +720,7 @@ def main(argv=None):
         bench_sizes(args.quick, memcached_server, redis_server)
         bench_pipeline(args.quick, redis_server)
         bench_load(memcached_server, redis_server)
+        bench_redis_calls(args.quick, redis_server)
     print('\n(%.0f s)' % (time.monotonic() - started))
     return 0
 

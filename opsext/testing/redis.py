@@ -59,16 +59,21 @@ class RedisServer(process.FreezableServer):
     def __init__(self, host: str = '127.0.0.1', port: Optional[int] = None,
                  binary: str = 'redis-server',
                  start_timeout: float = 10.0, extra_args: Sequence[str] = (),
-                 sentinel_monitor: Optional[tuple] = None) -> None:
+                 sentinel_monitor: Optional[tuple] = None,
+                 sentinel_settings: Optional[dict] = None) -> None:
         """Describe the server; :meth:`start` runs it.
 
         :param extra_args: more redis-server options, e.g.
             ``['--unixsocket', path]``.
         :param sentinel_monitor: ``(service, host, port)``: run a Sentinel
             (``--sentinel``) watching that master, quorum 1.
+        :param sentinel_settings: per-master Sentinel settings for that
+            service, e.g. ``{'down-after-milliseconds': 300}`` (written as
+            ``sentinel down-after-milliseconds <service> 300``).
         """
         self.extra_args = list(extra_args)
         self.sentinel_monitor = sentinel_monitor
+        self.sentinel_settings = dict(sentinel_settings or {})
         self.host = host
         self.port = port
         self.binary = binary
@@ -123,6 +128,9 @@ class RedisServer(process.FreezableServer):
                          'sentinel monitor %s %s %d 1\n'
                          % ((self.port, self.host, self._workdir)
                             + tuple(self.sentinel_monitor)))
+                for name, value in sorted(self.sentinel_settings.items()):
+                    fp.write('sentinel %s %s %s\n'
+                             % (name, self.sentinel_monitor[0], value))
             argv = [path, conf, '--sentinel']
         else:
             argv = [path, '--bind', self.host, '--port', str(self.port),

@@ -8,7 +8,7 @@ from opsext.cmd import main
 from opsext import paste_check
 
 SAMPLE = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir,
-                      'etc', 'placement', 'api-paste.ini-sample')
+                      'etc', 'nova', 'api-paste.ini-sample')
 FILTERS = """
 [filter:opsext_client_address]
 use = egg:opsext#client_address

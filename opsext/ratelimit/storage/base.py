@@ -17,7 +17,9 @@ The algorithm (:mod:`opsext.ratelimit.window`) needs, per counted key, the
 number of hits in the current fixed window (this hit included) and in the
 previous one, and how far into the current window we are. A backend
 provides exactly that, atomically per counter (an atomic increment, never
-get-then-set), for all the keys of one request in one round trip.
+get-then-set), for all the keys of one request, in as few round trips as
+the protocol allows (one on Redis; memcached's text protocol through
+pymemcache needs an ``incr`` per key).
 
 Counter names: ``<key>:<window index>`` where the index is
 ``floor(now / window)``; counters expire after two windows, so state is
@@ -60,7 +62,7 @@ class Storage(abc.ABC):
             now: Optional[float] = None) -> list[WindowCount]:
         """Count one hit on every key; return their counts, in order.
 
-        One round trip for all of ``hits``.
+        As few round trips as the backend allows for all of ``hits``.
 
         :param now: the time (epoch seconds) on the caller's clock, for
             backends without a clock of their own.

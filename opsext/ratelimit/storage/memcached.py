@@ -14,43 +14,40 @@
 """``memcached://host:port[,host:port...][?tls=true&...]``: counters in
 memcached, over TLS with ``tls=true`` (:func:`parse_tls`).
 
-A small client for memcached's text protocol on plain sockets (eventlet's
-monkey-patching makes them green in a service), with no third-party
-dependency.
+The protocol is pymemcache's (``pymemcache.client.base.Client``, the
+client oslo.cache's ``dogpile.cache.pymemcache`` backend builds on), one
+client per server; this module keeps what a rate limiter needs on top of
+it, which pymemcache's ``HashClient`` does not give:
 
 * **Placement**: a consistent-hash ring (md5 points per server, as Swift's
   ``MemcacheRing``) maps each caller key to one server; a key's current
   and previous counters live on the same server. There is no fail-over to
-  another server: moving a key would split its count. A server that is
-  down costs only the keys it holds: a call's hits on the other servers
-  are counted, and :class:`~opsext.exceptions.PartialStorageError` gives
-  their counts beside the lost ones (the filter counts those in memory).
+  another server (``HashClient`` moves a dead server's keys to the others,
+  which would split their counts): a server that is down costs only the
+  keys it holds. A call's hits on the other servers are counted, and
+  :class:`~opsext.exceptions.PartialStorageError` gives their counts
+  beside the lost ones (the filter counts those in memory).
 * **Names**: ``opsext:rl:<md5 hex of the key>:<window index>``, always
   short and free of the whitespace and control characters memcached
   forbids, whatever the caller's key holds.
-* **One round trip per server per call**: for each hit the request is ::
-
-      add <cur> 0 <ttl> 1        # create the counter at 0 if missing
-      0
-      incr <cur> 1               # atomic; the answer is this hit's count
-      get <prev>                 # the previous window, if still there
-
-  written in one ``sendall`` per server and all answers read after. ``add``
-  never overwrites, so a counter is never reset by a racing client, and the
-  increment is atomic on the server. ``add`` is sent *with* its reply
-  (``STORED``/``NOT_STORED``, a few bytes) rather than ``noreply``: when
-  memcached rejects an ``add ... noreply``, its data line is read as a
-  command of its own and answered ``ERROR``, and answers stop lining up
-  with commands. With one answer per command, each is checked for what it
-  must be; anything else drops the connection.
-* **Failures**: a server has ``timeout`` seconds to answer from when the
-  request was sent, and connecting has as long. A server that fails makes
-  the call raise :class:`~opsext.exceptions.StorageError` at once; it is
-  marked down on evidence (a refused or reset connection, or timeouts in a
-  row, see :mod:`._sockets`) for ``retry_interval`` seconds, during which
-  calls that need it fail fast; after that, one call probes it again. An
-  answer that is not memcached's raises StorageError and drops that
-  connection.
+* **Per hit**: ``incr <cur> 1`` (atomic; its answer is this hit's count);
+  when the counter is missing, ``add <cur> 0 <ttl>`` (never overwrites,
+  so a racing client's count is never reset) and ``incr`` again; then,
+  per server, one ``get`` of the previous windows' counters: two round
+  trips per hit in the steady state. The hand-written client this
+  replaced sent one request per server; through a Swift GET the
+  difference did not show (see the benchmarks page). An ``incr`` that
+  finds no counter right after its ``add`` shows a counter evicted or
+  flushed in between: that hit is reported lost.
+* **Failures**: a server has ``timeout`` seconds to answer each command
+  from when it was sent (pymemcache's socket timeout), and connecting has
+  as long. A server that fails makes the call raise
+  :class:`~opsext.exceptions.StorageError` at once; it is marked down on
+  evidence (a refused or reset connection, or timeouts in a row, see
+  :mod:`._sockets`) for ``retry_interval`` seconds, during which calls
+  that need it fail fast; after that, one call probes it again. An answer
+  that is not memcached's raises StorageError and drops that connection;
+  a failed command is never retried (the server may have counted it).
 
 The clock is the caller's (``server_clock = False``): counters are named
 after ``now``, so the proxies' clocks should agree within a fraction of the
@@ -59,7 +56,10 @@ smallest window.
 
 import bisect
 import hashlib
+import os
+import select
 import ssl
+import threading
 import time
 import urllib.parse
 from typing import Optional, Sequence
@@ -98,9 +98,9 @@ def window_problem(window: int, now: Optional[float] = None) -> Optional[str]:
             '(%d days)' % (window, ttl, longest, longest // 86400))
 
 
-# The longest answer to one hit's commands, with room to spare.
-_MAX_ANSWER = 256
 _PREFIX_BYTES = _PREFIX.encode('ascii')
+#: Idle connections kept per server and process.
+MAX_IDLE = _sockets.MAX_IDLE
 # The md5s remembered, of keys up to _MAX_DIGEST_KEY characters: under
 # 3 MB, whatever the clients send.
 _MAX_DIGESTS = 4096
@@ -150,8 +150,8 @@ class MemcachedStorage(base.Storage):
         self.retry_interval = retry_interval
         self.servers = []
         for host, port in servers:
-            server = _sockets.Server('memcached', host, int(port),
-                                     retry_interval, ssl_context)
+            server = _Server(host, int(port), timeout, retry_interval,
+                             ssl_context)
             if any(s.name == server.name for s in self.servers):
                 raise ValueError('memcached: server %s listed twice'
                                  % server.name)
@@ -183,7 +183,7 @@ class MemcachedStorage(base.Storage):
         """The ``host:port`` of the server that holds ``key``'s counters."""
         return self._lookup(_md5(key)).name
 
-    def _lookup(self, digest: bytes) -> _sockets.Server:
+    def _lookup(self, digest: bytes) -> '_Server':
         if len(self.servers) == 1:
             return self.servers[0]
         pos = bisect.bisect(self._points, int(digest[:8], 16))
@@ -230,13 +230,12 @@ class MemcachedStorage(base.Storage):
             previous = b'%s%s:%d' % (_PREFIX_BYTES, digest, index - 1)
             servers.append(single or self._lookup(digest))
             names.append(previous)
-            requests.append(b'add %s 0 %d 1\r\n0\r\nincr %s 1\r\nget %s\r\n'
-                            % (current, ttl, current, previous))
+            requests.append((current, ttl))
         server = servers[0]
         if single is not None or servers.count(server) == len(servers):
             # One server for the whole call (always so with one server, or
-            # one hit): no grouping, one exchange.
-            counts = self._exchange(server, names, b''.join(requests))
+            # one hit): no grouping.
+            counts = self._exchange(server, names, requests)
         else:
             try:
                 counts = self._exchange_ring(servers, names, requests)
@@ -258,45 +257,51 @@ class MemcachedStorage(base.Storage):
         return [_new(_WindowCount, (current, previous, elapsed[position]))
                 for position, (current, previous) in enumerate(counts)]
 
-    def _exchange(self, server: _sockets.Server, names: list,
-                  request: bytes) -> list:
-        """Send ``request`` to ``server``; return its counts."""
+    def _exchange(self, server: '_Server', names: list,
+                  requests: list) -> list:
+        """Count ``requests`` on ``server``; return their counts.
+
+        :param names: the previous windows' counter names, one per hit.
+        :param requests: ``(current counter name, ttl)``, one per hit.
+        """
         server.check_up()
-        conn = None
+        client = None
         try:
-            conn = server.acquire(self.timeout)
-            deadline = conn.send(request, self.timeout)
-            counts = _read_counts(conn, names, deadline)
+            client = server.acquire()
+            counts = _count(client, names, requests)
         except OSError as exc:
-            if conn is not None:
-                conn.close()
+            if client is not None:
+                client.close()
             raise server.failed(exc, self.timeout) from exc
-        except _sockets.Garbage as exc:
-            conn.close()
+        except server.unexpected_close as exc:
+            client.close()
+            raise server.failed(ConnectionResetError(
+                'connection closed by the server'), self.timeout) from exc
+        except Exception as exc:
+            # Not memcached's answer: the connection may be out of step.
+            if client is not None:
+                client.close()
             raise exceptions.StorageError(
-                'memcached %s answered garbage: %s'
-                % (server.name, exc)) from exc
+                'memcached %s answered garbage: %s: %s'
+                % (server.name, type(exc).__name__, exc)) from exc
         except BaseException:
-            # Answers still unread would put the connection out of step.
-            if conn is not None:
-                conn.close()
+            if client is not None:
+                client.close()
             raise
-        server.release(conn)
+        server.release(client)
         server.mark_up()
         return counts
 
     def _exchange_ring(self, servers: list, names: list,
                        requests: list) -> list:
-        """Send each server its hits' requests at once; return the counts.
+        """Count each server's hits on it; return the counts.
 
         ``servers``, ``names`` and ``requests`` are per hit, in order. A
         server that is down or fails costs only the hits it holds: the
         others are counted, and :class:`~opsext.exceptions.
         PartialStorageError` carries their counts (None for the lost ones).
         """
-        # Per server: the positions of its hits, their previous windows'
-        # counter names and its request.
-        batches: dict[_sockets.Server, tuple[list, list, list]] = {}
+        batches: dict = {}
         for position, server in enumerate(servers):
             batch = batches.get(server)
             if batch is None:
@@ -306,45 +311,14 @@ class MemcachedStorage(base.Storage):
             batch[2].append(requests[position])
         counts: list = [None] * len(servers)
         errors: list = []
-        sent = []
-        try:
-            for server, (positions, previous, request) in batches.items():
-                conn = None
-                try:
-                    server.check_up()
-                    conn = server.acquire(self.timeout)
-                    deadline = conn.send(b''.join(request), self.timeout)
-                except exceptions.StorageError as exc:
-                    errors.append(exc)
-                    continue
-                except OSError as exc:
-                    if conn is not None:
-                        conn.close()
-                    errors.append(server.failed(exc, self.timeout))
-                    continue
-                sent.append((server, conn, positions, previous, deadline))
-            while sent:
-                server, conn, positions, previous, deadline = sent[0]
-                try:
-                    for position, count in zip(
-                            positions, _read_counts(conn, previous, deadline)):
-                        counts[position] = count
-                except OSError as exc:
-                    errors.append(server.failed(exc, self.timeout))
-                    conn.close()
-                except _sockets.Garbage as exc:
-                    errors.append(exceptions.StorageError(
-                        'memcached %s answered garbage: %s'
-                        % (server.name, exc)))
-                    conn.close()
-                else:
-                    server.release(conn)
-                    server.mark_up()
-                sent.pop(0)
-        finally:
-            # Connections with answers still unread are out of step.
-            for _, conn, _, _, _ in sent:
-                conn.close()
+        for server, (positions, previous, batch) in batches.items():
+            try:
+                found = self._exchange(server, previous, batch)
+            except exceptions.StorageError as exc:
+                errors.append(exc)
+                continue
+            for position, count in zip(positions, found):
+                counts[position] = count
         if errors:
             message = '; '.join(str(e) for e in errors)
             if all(count is None for count in counts):
@@ -360,21 +334,18 @@ class MemcachedStorage(base.Storage):
                 server.check_up()
             except exceptions.StorageError:
                 continue
-            conn = None
+            client = None
             try:
-                conn = server.acquire(self.timeout)
-                answer = conn.exchange(b'stats\r\n', self.timeout,
-                                       lambda data: data.endswith(b'END\r\n'))
-            except (OSError, _sockets.Garbage):
-                if conn is not None:
-                    conn.close()
+                client = server.acquire()
+                stats = client.stats()
+            except Exception:  # noqa: B902 (any failure: not counted)
+                if client is not None:
+                    client.close()
                 continue
-            server.release(conn)
-            for line in answer.split(b'\r\n'):
-                fields = line.split(b' ')
-                if fields[:2] == [b'STAT', b'evictions'] and len(fields) == 3 \
-                        and fields[2].isdigit():
-                    total = (total or 0) + int(fields[2])
+            server.release(client)
+            value = stats.get(b'evictions')
+            if isinstance(value, int):
+                total = (total or 0) + value
         return total
 
     def close(self) -> None:
@@ -382,98 +353,110 @@ class MemcachedStorage(base.Storage):
             server.close()
 
 
-_STORED = (b'STORED', b'NOT_STORED')
-
-
-def _read_counts(conn: _sockets.Connection, names: list,
-                 deadline: float) -> list:
-    """Read the answers to the ``add``, ``incr``, ``get`` of each name.
-
-    ``names`` are the previous windows' counters, one per hit, in order.
-    """
-    need = len(names)
-    buf = conn.buf
-    while True:
-        conn.fill(deadline)
-        # Every answer ends with a get's END (names are lowercase hex,
-        # values digits: no END elsewhere): count them before parsing.
-        if buf.count(b'END\r\n') >= need:
-            break
-        # Not all there yet: what has come must be right so far.
-        _parse(bytes(buf), names, partial=True)
-        if len(buf) > _MAX_ANSWER * need:
-            raise _sockets.Garbage('answer too long: %r...'
-                                   % bytes(buf[:80]))
-    counts = _parse(bytes(buf), names)
-    del buf[:]
-    return counts
-
-
-def _parse(data: bytes, names: list, partial: bool = False) -> list:
-    """The ``(current, previous)`` counts in ``data``, one per name.
-
-    :param partial: ``data`` may stop short (its complete lines are
-        checked, and ``[]`` returned); otherwise it must be all the
-        answers, and nothing more.
-    :raises opsext.ratelimit.storage._sockets.Garbage: on anything else.
-    """
-    lines = data.split(b'\r\n')
-    last = len(lines) - 1  # lines[last]: what follows the last CRLF
+def _count(client, names: list, requests: list) -> list:
+    """``(current, previous)`` per hit, through one pymemcache client."""
+    currents = []
+    for name, ttl in requests:
+        current = client.incr(name, 1)
+        if current is None:
+            client.add(name, b'0', expire=ttl, noreply=False)
+            # None again: evicted or flushed since the add; reported lost.
+            current = client.incr(name, 1)
+        currents.append(current)
+    found = client.get_many(names)
     counts = []
-    i = 0
-    for name in names:
-        if i >= last:
-            break
-        line = lines[i]
-        if line not in _STORED:
-            raise _sockets.Garbage('add %s: %r' % (name.decode(), line[:80]))
-        if i + 1 >= last:
-            break
-        line = lines[i + 1]
-        if line == b'NOT_FOUND':
-            # Evicted or flushed between our add and incr: the protocol
-            # shows a lost counter; the caller counts that hit elsewhere.
-            count = None
-        elif not line.isdigit():
-            raise _sockets.Garbage('incr %s: %r' % (name.decode(),
-                                                    line[:80]))
-        else:
-            count = int(line)
-        if i + 2 >= last:
-            break
-        line = lines[i + 2]
-        if line == b'END':
-            counts.append((count, 0))
-            i += 3
+    for current, name in zip(currents, names):
+        value = found.get(name)
+        if value is None:
+            counts.append((current, 0))
             continue
-        fields = line.split(b' ')
-        if (len(fields) != 4 or fields[0] != b'VALUE' or fields[1] != name
-                or not fields[3].isdigit() or len(fields[3]) > 3):
-            raise _sockets.Garbage('get %s: %r' % (name.decode(), line[:80]))
-        if i + 4 >= last:
-            break
-        value = lines[i + 3]
-        if len(value) != int(fields[3]):
-            raise _sockets.Garbage('get %s: value %r of %d bytes'
-                                   % (name.decode(), value[:80],
-                                      int(fields[3])))
         # memcached pads a shrunk number with spaces.
         value = value.rstrip(b' ')
-        if not value.isdigit():
-            raise _sockets.Garbage('get %s: value %r'
-                                   % (name.decode(), value[:80]))
-        if lines[i + 4] != b'END':
-            raise _sockets.Garbage('get %s: %r after the value'
-                                   % (name.decode(), lines[i + 4][:80]))
-        counts.append((count, int(value)))
-        i += 5
-    if partial:
-        return []
-    if len(counts) != len(names) or i != last or lines[last]:
-        raise _sockets.Garbage('%d answers for %d hits, then %r'
-                               % (len(counts), len(names),
-                                  b'\r\n'.join(lines[i:])[:80]))
+        if not value.isdigit() or len(value) > 20:
+            raise ValueError('get %s: value %r'
+                             % (name.decode(), value[:80]))
+        counts.append((current, int(value)))
     return counts
+
+
+# eventlet's monkey-patching removes select.poll; a poll with a zero
+# timeout never blocks, so the original one is fine when we have it.
+_poll = getattr(select, 'poll', None)
+
+
+def _stale(client) -> bool:
+    """True if an idle client's socket was closed or has unread bytes."""
+    sock = client.sock
+    if sock is None or _poll is None:
+        return sock is None
+    try:
+        poller = _poll()
+        poller.register(sock.fileno(), select.POLLIN | select.POLLPRI
+                        | select.POLLERR | select.POLLHUP | select.POLLNVAL)
+        return bool(poller.poll(0))
+    except (OSError, ValueError):
+        return True
+
+
+class _Server(_sockets.Health):
+    """A memcached server: idle pymemcache clients and whether it is down.
+
+    pymemcache's own ``PooledClient`` knows neither forks nor stale idle
+    connections; this pool does, as the Redis backend's does.
+    """
+
+    def __init__(self, host: str, port: int, timeout: float,
+                 retry_interval: float, ssl_context=None) -> None:
+        super().__init__('memcached', _sockets.format_address(host, port),
+                         retry_interval)
+        self.host = host
+        self.port = port
+        self.timeout = timeout
+        self.ssl_context = ssl_context
+        self._idle: list = []
+        self._pid = os.getpid()
+        self._pool_lock = threading.Lock()
+        # The driver is imported when a memcached:// backend is built.
+        from pymemcache.client import base as pymemcache_base
+        from pymemcache import exceptions as pymemcache_exceptions
+        self._client_class = pymemcache_base.Client
+        #: pymemcache's error for a connection the server closed.
+        self.unexpected_close = (
+            pymemcache_exceptions.MemcacheUnexpectedCloseError)
+
+    def acquire(self):
+        """An idle client still connected, or a new one."""
+        if self._pid != os.getpid():
+            # A forked worker must not share its parent's sockets (answers
+            # would go to whichever process reads first): drop its copies.
+            self._pid = os.getpid()
+            self.close()
+        while self._idle:
+            with self._pool_lock:
+                client = self._idle.pop() if self._idle else None
+            if client is None:
+                break
+            if not _stale(client):
+                return client
+            client.close()
+        # Connected on its first command, within connect_timeout.
+        return self._client_class(
+            (self.host, self.port), connect_timeout=self.timeout,
+            timeout=self.timeout, no_delay=True, default_noreply=False,
+            tls_context=self.ssl_context)
+
+    def release(self, client) -> None:
+        with self._pool_lock:
+            if len(self._idle) < MAX_IDLE:
+                self._idle.append(client)
+                return
+        client.close()
+
+    def close(self) -> None:
+        with self._pool_lock:
+            idle, self._idle = self._idle, []
+        for client in idle:
+            client.close()
 
 
 TLS_OPTIONS = ('tls', 'ssl_ca_certs', 'ssl_certfile', 'ssl_keyfile',

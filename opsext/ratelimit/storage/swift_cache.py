@@ -24,8 +24,8 @@ key's count while a server is out: Swift's choice, made for its caches).
 
 Per hit, ``MemcacheRing.incr`` (atomic; it ``add``\\ s the counter with its
 expiry when missing) and ``MemcacheRing.get`` of the previous window's
-counter: two round trips, where ``memcached://`` needs one per server per
-request. Counter names and expiries are those of :mod:`.memcached`, so
+counter: two round trips, as ``memcached://`` (through pymemcache) makes
+too. Counter names and expiries are those of :mod:`.memcached`, so
 ``memcached://`` on the same servers counts the same keys. The timeouts
 are Swift's (``io_timeout``, ``connect_timeout``), not the filter's
 ``timeout``. The clock is the proxy's.

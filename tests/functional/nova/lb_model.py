@@ -19,11 +19,14 @@ forwardfor``: the test names the address the balancer's TCP peer (the
 client) has in ``X-Test-Client``; the balancer appends it to whatever
 ``X-Forwarded-For`` the client sent, passes any other header (a
 client-written ``Forwarded`` included) untouched, and connects to nova-api
-from its own address, ``PROXY``.
+from its own address, ``PROXY``. ``X-Test-Mount`` (a test's, removed
+here) mounts nova-api under that prefix, as DevStack's web server mounts it
+under ``/compute``: the prefix goes to ``SCRIPT_NAME``.
 """
 
 PROXY = '192.0.2.10'
 CLIENT_HEADER = 'HTTP_X_TEST_CLIENT'
+MOUNT_HEADER = 'HTTP_X_TEST_MOUNT'
 IDENTITY = {'HTTP_X_AUTH_USER': 'admin',
             'HTTP_X_AUTH_PROJECT_ID': '6f70656e737461636b20342065766572',
             'HTTP_X_ROLES': 'reader,member,admin'}
@@ -33,6 +36,10 @@ def filter_factory(global_conf, **local_conf):
     def balancer(app):
         def call(environ, start_response):
             client = environ.pop(CLIENT_HEADER, None)
+            mount = environ.pop(MOUNT_HEADER, None)
+            if mount:
+                environ['SCRIPT_NAME'] = mount + environ.get('SCRIPT_NAME',
+                                                             '')
             # The harness stubs keystone and reads the identity from these
             # headers; openstacksdk (opsext placement explain --os-cloud)
             # does not send them: its token is an admin's.

@@ -13,7 +13,7 @@
 
 """The client_address filter in nova-api, behind a modelled load balancer.
 
-nova-api is loaded from the shipped ``etc/placement/api-paste.ini-sample``
+nova-api is loaded from the shipped ``etc/nova/api-paste.ini-sample``
 (nova's own file with ``opsext_client_address`` first), with the load
 balancer model of :mod:`tests.functional.nova.lb_model` in front of it,
 and ``[oslo_middleware] enable_proxy_headers_parsing = true``. Each cloud
@@ -34,7 +34,7 @@ from opsext.subnet_affinity import stamp
 from tests.functional.nova import test_in_nova
 
 SAMPLE = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir,
-                      os.pardir, 'etc', 'placement', 'api-paste.ini-sample')
+                      os.pardir, 'etc', 'nova', 'api-paste.ini-sample')
 SAMPLE_SECRET = 'CHANGE-ME-to-a-long-random-string'
 LB_SECTION = """
 [filter:opsext_test_lb]
@@ -42,14 +42,20 @@ paste.filter_factory = tests.functional.nova.lb_model:filter_factory
 """
 
 
-def _with_balancer(paste_text, filter_name):
-    """``paste_text`` with the balancer model before ``filter_name``."""
+def _with_balancer(paste_text, filter_name, backend='memory://'):
+    """``paste_text`` with the balancer model before ``filter_name``.
+
+    The rate limiter's stages count in ``backend`` (the sample names
+    memcached servers of an example cloud).
+    """
     lines = []
     for line in paste_text.splitlines():
         if line.startswith(('keystone = ', 'pipeline = ')):
             key, _, pipeline = line.partition(' = ')
             if pipeline.startswith(filter_name):
                 line = '%s = opsext_test_lb %s' % (key, pipeline)
+        elif line.startswith('backend = '):
+            line = 'backend = ' + backend
         lines.append(line)
     return '\n'.join(lines) + LB_SECTION
 

@@ -53,11 +53,31 @@ def test_every_api_mount_has_both_stages():
         assert stages[-1] == 'osapi_compute_app_v21'
         ip, project = (stages.index('opsext_ratelimit_ip'),
                        stages.index('opsext_ratelimit'))
-        # The address stage before anything reads client headers, and
-        # before auth; the project stage where the project is confirmed.
+        # client_address first: it resolves the address the ip stage
+        # counts, before anything reads client headers.
+        assert stages[0] == 'opsext_client_address'
+        # The address stage before auth; the project stage where the
+        # project is confirmed, and source_stamp after keystonecontext.
         assert ip < stages.index('http_proxy_to_wsgi')
         assert ip < stages.index('authtoken')
         assert project > stages.index('keystonecontext')
+        assert (stages.index('opsext_source_stamp')
+                > stages.index('keystonecontext'))
+
+
+def test_version_pipelines_resolve_the_client_first():
+    parser = _parser()
+    for name in ('oscomputeversions', 'oscomputeversion_v2',
+                 'oscomputeversion_legacy_v2'):
+        stages = parser.get('pipeline:' + name, 'pipeline').split()
+        assert stages[0] == 'opsext_client_address'
+
+
+def test_metadata_pipeline_is_novas_own():
+    # Its X-Forwarded-For comes from neutron's metadata proxy and names
+    # the instance: nothing of ours belongs there.
+    assert _parser().get('pipeline:meta', 'pipeline') == (
+        'cors http_proxy_to_wsgi metaapp')
 
 
 def _stage(parser, section, backend):
@@ -101,18 +121,22 @@ def test_boots_rule_counts_every_way_to_boot(memcached_server, script, info):
     assert statuses == [202] * 10 + [429]
 
 
-def test_ip_stage_trusts_only_the_load_balancer(memcached_server):
+def test_ip_stage_counts_the_resolved_address_only(memcached_server):
+    # client_address, before it, has put the client in REMOTE_ADDR; the
+    # stage trusts no forwarded header of its own.
     parser = _parser()
+    assert not parser.has_option('filter:opsext_ratelimit_ip',
+                                 'trusted_proxies')
     stage = _stage(parser, 'opsext_ratelimit_ip',
                    'memcached://' + memcached_server.address)
-    victim = '198.51.100.%d' % (os.urandom(1)[0] % 200 + 1)
+    client = '198.51.100.%d' % (os.urandom(1)[0] % 200 + 1)
 
     def from_client(spoofed):
-        # The client talks to nova directly and writes the header itself.
-        return webob.Request.blank('/v2.1/servers', remote_addr=victim,
-                                   headers={'X-Forwarded-For': spoofed})
+        return webob.Request.blank('/v2.1/servers', remote_addr=client,
+                                   headers={'X-Forwarded-For': spoofed,
+                                            'Forwarded': 'for=' + spoofed})
 
     statuses = [from_client('203.0.113.%d' % i).get_response(stage)
                 .status_int for i in range(25)]
-    # One bucket (the peer's), whatever the header says: 20/second.
+    # One bucket (the client's), whatever the headers say: 20/second.
     assert statuses.count(429) >= 5

@@ -396,7 +396,10 @@ class _GarbageServer(object):
                 if not data:
                     self.closed += 1
                     return
-                conn.sendall(self.answer)
+                conn.sendall(self.reply(data))
+
+    def reply(self, data: bytes) -> bytes:
+        return self.answer
 
     def close(self) -> None:
         self._sock.close()
@@ -439,10 +442,30 @@ def test_missing_server_binary_is_a_clear_error(server_class, package):
         server.start()
 
 
+class _EvictingServer(_GarbageServer):
+    """A memcached whose items are gone as soon as they are added.
+
+    What memcached answers (proto_text.c: process_arithmetic_command,
+    process_update_command, process_get_command) when the item an ``add``
+    just stored was evicted or flushed before the ``incr``.
+    """
+
+    ANSWERS = {b'incr': b'NOT_FOUND\r\n', b'add': b'STORED\r\n',
+               b'get': b'END\r\n'}
+
+    def reply(self, data: bytes) -> bytes:
+        answers = []
+        lines = data.split(b'\r\n')
+        for index, line in enumerate(lines):
+            command = line.split(b' ', 1)[0]
+            if command in self.ANSWERS and not (
+                    index and lines[index - 1].startswith(b'add ')):
+                answers.append(self.ANSWERS[command])
+        return b''.join(answers)
+
+
 def test_counter_lost_between_add_and_incr_is_reported(key):
-    # What memcached answers (proto_text.c, process_arithmetic_command)
-    # when the item it just added was evicted or flushed before the incr.
-    server = _GarbageServer(b'STORED\r\nNOT_FOUND\r\nEND\r\n')
+    server = _EvictingServer()
     try:
         storage = memcached.MemcachedStorage(
             [('127.0.0.1', server.port)], timeout=conftest.FAULT_TIMEOUT)
