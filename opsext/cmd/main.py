@@ -27,7 +27,6 @@ import sys
 from typing import Optional, Sequence
 
 from opsext.cmd import allowlist_audit
-from opsext.cmd import check_pipeline
 from opsext.cmd import CommandError
 from opsext.cmd import demo
 from opsext.cmd import new
@@ -38,7 +37,6 @@ _REGISTRARS = (
     demo.register,
     pipeline.register,
     placement.register,
-    check_pipeline.register,
     allowlist_audit.register,
     new.register,
 )

@@ -11,11 +11,25 @@
 # under the License.
 
 
-"""``opsext pipeline``: put opsext filters into a Swift proxy pipeline.
+"""``opsext check-pipeline`` and ``opsext pipeline``: a paste pipeline,
+checked and edited.
 
-Takes the value of ``[pipeline:main] pipeline`` and prints the new value;
-reading and writing the file is left to the caller (the DevStack plugin
-does it with DevStack's ``iniget``/``iniset``)::
+``check-pipeline`` loads a Swift proxy config the way the proxy does (see
+:mod:`opsext.swift.pipeline`), or reads an OpenStack API's
+``api-paste.ini`` (:mod:`opsext.paste_check`), and prints one line per
+finding::
+
+    ERROR ip_allowlist: domain_remap must be to its left: ...
+    WARNING opsext_ratelimit: listed twice in the pipeline: ...
+
+Exit status: 0 when no error was found (warnings too, with ``--strict``),
+1 when one was, 2 for bad usage or a file that cannot be read.
+
+``pipeline insert|remove`` puts opsext filters into a Swift proxy
+pipeline, or takes them out. It takes the value of ``[pipeline:main]
+pipeline`` and prints the new value; reading and writing the file is left
+to the caller (the DevStack plugin does it with DevStack's
+``iniget``/``iniset``)::
 
     $ opsext pipeline insert --pipeline "catch_errors cache tempauth \\
           copy proxy-logging proxy-server" ip_allowlist opsext_ratelimit
@@ -40,23 +54,27 @@ it, so that ``remove`` gives back exactly what ``insert`` was given.
 """
 
 import argparse
+import json
 import re
 from typing import Callable, Sequence
 
 from opsext.cmd import CommandError
-from opsext.swift import pipeline_check
+from opsext.cmd import FOUND
+from opsext.cmd import OK
+from opsext.cmd import UNUSABLE
+from opsext.swift import pipeline as swift_pipeline
 
 #: Filters ours go to the right of: cache (container and account info come
 #: from memcache), the path rewriters (we must see the path Swift serves)
 #: and auth (we wrap the ``swift.authorize`` it installs). The same rules
 #: as ``opsext check-pipeline``, from the same lists (neither imports
 #: swift).
-AFTER = (('cache',) + pipeline_check.PATH_REWRITERS +
-         ('s3token', pipeline_check.AUTHTOKEN) + pipeline_check.AUTHORIZERS)
+AFTER = (('cache',) + swift_pipeline.PATH_REWRITERS +
+         ('s3token', swift_pipeline.AUTHTOKEN) + swift_pipeline.AUTHORIZERS)
 
 #: Filters that must stay to our right: their sub-requests copy
 #: ``swift.authorize``, which carries our check into them.
-BEFORE = pipeline_check.SUB_REQUESTERS
+BEFORE = swift_pipeline.SUB_REQUESTERS
 
 
 def _check_names(names: Sequence[str]) -> None:
@@ -151,7 +169,13 @@ def keeping_blanks(edit: Callable[[str, Sequence[str]], str]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``pipeline insert`` and ``pipeline remove``."""
+    """Add ``check-pipeline``, ``pipeline insert`` and ``pipeline
+    remove``."""
+    _register_check(subparsers)
+    _register_edit(subparsers)
+
+
+def _register_edit(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         'pipeline', help='add or remove filters in a Swift proxy pipeline',
         description='Print a Swift proxy pipeline with opsext filters '
@@ -179,3 +203,69 @@ def _runner(edit):
         print(chosen(args.pipeline, args.filters))
         return 0
     return run
+
+
+def _register_check(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        'check-pipeline',
+        help='check the opsext filters of a Swift proxy pipeline',
+        description='Load a Swift proxy-server.conf the way the proxy does '
+                    'and report misplaced or misconfigured opsext filters '
+                    '(ip_allowlist, ratelimit), each with the reason. Exit '
+                    'status: 0 no error found, 1 errors found (or warnings, '
+                    'with --strict), 2 bad usage or unreadable file.')
+    parser.add_argument('config', metavar='PROXY_SERVER_CONF',
+                        help='the proxy config file, e.g. '
+                             '/etc/swift/proxy-server.conf')
+    parser.add_argument('--format', choices=('text', 'json'),
+                        default='text',
+                        help='output format (default: %(default)s)')
+    parser.add_argument('--strict', action='store_true',
+                        help='exit with status 1 on warnings too')
+    parser.set_defaults(func=check)
+
+
+def check(args: argparse.Namespace) -> int:
+    """Check the file, print the findings, return the exit status."""
+    from opsext import paste_check
+    if paste_check.is_api_paste(args.config):
+        # An OpenStack API's api-paste.ini (nova's): no Swift needed.
+        checker = paste_check
+    else:
+        try:
+            import swift  # noqa: F401  (the checks load the proxy's code)
+            checker = swift_pipeline
+        except ImportError as exc:
+            raise CommandError('Swift is not installed in this environment '
+                               '(pip install swift): %s' % exc)
+    try:
+        report = checker.check_file(args.config)
+    except checker.UnreadableConfig as exc:
+        raise CommandError(str(exc), status=UNUSABLE)
+    errors = [f for f in report.findings
+              if f.severity == checker.ERROR]
+    warnings = [f for f in report.findings
+                if f.severity == checker.WARNING]
+    if args.format == 'json':
+        print(json.dumps({
+            'file': args.config,
+            'pipeline': [s.name for s in report.stages],
+            'added_by_swift': [s.name for s in report.stages if s.added],
+            'findings': [f._asdict() for f in report.findings],
+            'errors': len(errors), 'warnings': len(warnings)}, indent=2))
+    else:
+        for finding in report.findings:
+            print('%s %s: %s' % (finding.severity.upper(), finding.filter,
+                                 finding.reason))
+        print('%s: %s' % (args.config, _summary(errors, warnings)))
+    if errors or (args.strict and warnings):
+        return FOUND
+    return OK
+
+
+def _summary(errors: list, warnings: list) -> str:
+    if not (errors or warnings):
+        return 'no problems found'
+    return '%d error%s, %d warning%s' % (
+        len(errors), '' if len(errors) == 1 else 's',
+        len(warnings), '' if len(warnings) == 1 else 's')

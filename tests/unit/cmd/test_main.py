@@ -15,7 +15,7 @@
 
 import pytest
 
-from opsext.cmd import check_pipeline
+from opsext.cmd import pipeline as pipeline_cmd
 from opsext.cmd import main as cmd_main
 
 SUBCOMMANDS = [
@@ -120,7 +120,7 @@ def test_check_pipeline_bad_format_is_a_usage_error(capsys, tmp_path):
 def test_unexpected_error_is_one_line(capsys, monkeypatch):
     def broken(args):
         raise KeyError('surprise')
-    monkeypatch.setattr(check_pipeline, 'run', broken)
+    monkeypatch.setattr(pipeline_cmd, 'check', broken)
     assert _error(capsys, ['check-pipeline', 'x']) == (
         1, "opsext check-pipeline: error: unexpected KeyError: 'surprise' "
            "(--debug shows where)")
@@ -129,7 +129,7 @@ def test_unexpected_error_is_one_line(capsys, monkeypatch):
 def test_debug_logs_the_traceback(capsys, caplog, monkeypatch):
     def broken(args):
         raise KeyError('surprise')
-    monkeypatch.setattr(check_pipeline, 'run', broken)
+    monkeypatch.setattr(pipeline_cmd, 'check', broken)
     assert cmd_main.main(['--debug', 'check-pipeline', 'x']) == 1
     [record] = caplog.records
     assert record.exc_info[0] is KeyError

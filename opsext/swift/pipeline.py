@@ -11,16 +11,18 @@
 # under the License.
 
 
-"""Checks of a Swift proxy pipeline for misplaced or misconfigured opsext
-filters; the engine of ``opsext check-pipeline``.
+"""A Swift proxy pipeline, read as the proxy reads it and checked for
+misplaced or misconfigured opsext filters: the engine of ``opsext
+check-pipeline`` and of ``opsext pipeline insert``.
 
 The proxy config is loaded the way the proxy loads it at start-up: Swift's
 paste.deploy loader reads ``[pipeline:main]`` and resolves every filter
 (``use = egg:...`` or ``paste.filter_factory = module:function``), then
 the filters Swift adds by itself when they are missing (``catch_errors``,
 ``gatekeeper``, ``listing_formats``, ``copy``, ``dlo``,
-``versioned_writes``) are inserted where the proxy would insert them.
-Filters are told apart by the code they run, not by their section names.
+``versioned_writes``) are inserted with the proxy's own algorithm and list
+(``required_filters``), without building the proxy application. Filters
+are told apart by the code they run, not by their section names.
 
 Each opsext filter's options are then read by the filter's own factory,
 so a value the proxy would refuse at start-up is reported with the same
@@ -32,12 +34,15 @@ import os
 from typing import List, NamedTuple, Optional
 
 from opsext.exceptions import ConfigError
-from opsext.swift import _pipeline
-from opsext.swift._pipeline import AUTHTOKEN
-from opsext.swift._pipeline import IP_ALLOWLIST
-from opsext.swift._pipeline import RATELIMIT
-from opsext.swift._pipeline import Stage
-from opsext.swift._pipeline import UnreadableConfig
+
+IP_ALLOWLIST = 'opsext:ip_allowlist'
+RATELIMIT = 'opsext:ratelimit'
+_OPSEXT_MODULES = {
+    'opsext.swift.ip_allowlist': IP_ALLOWLIST,
+    'opsext.ratelimit.middleware': RATELIMIT,
+}
+#: keystonemiddleware's auth_token: it confirms project and user.
+AUTHTOKEN = 'authtoken'
 
 ERROR = 'error'
 WARNING = 'warning'
@@ -53,6 +58,99 @@ SUB_REQUESTERS = ('copy', 'slo', 'dlo', 'versioned_writes', 'symlink',
 #: that never pass it: SLO's async delete queues the segments' deletion
 #: after authorizing the manifest's path only.
 ESCAPING_SUB_REQUESTERS = ('slo',)
+
+
+class Stage(NamedTuple):
+    """One filter (or the app) of the pipeline, as the proxy loads it."""
+
+    name: str       # the name in the pipeline (its section name)
+    kind: str       # what code it runs: 'tempauth', IP_ALLOWLIST...
+    context: object  # its paste.deploy loader context
+    added: bool     # inserted by the proxy, not written in the pipeline
+
+    def label(self) -> str:
+        return self.name + (' (added by Swift at start-up)'
+                            if self.added else '')
+
+
+class UnreadableConfig(Exception):
+    """The config file is missing or cannot be read."""
+
+
+def kind(context) -> str:
+    """What a loader context runs: an opsext kind, a Swift filter's name."""
+    module = getattr(context.object, '__module__', None) or ''
+    if module in _OPSEXT_MODULES:
+        return _OPSEXT_MODULES[module]
+    if module.startswith('swift.common.middleware.'):
+        return module.rsplit('.', 1)[1]
+    if module == 'swift.proxy.server':
+        return 'proxy'
+    if module.startswith('keystonemiddleware.auth_token'):
+        return AUTHTOKEN
+    return context.entry_point_name or getattr(context, 'name', '') or '?'
+
+
+def raw_sections(path: str) -> configparser.RawConfigParser:
+    """The file's sections as written, to check what paste.deploy hides.
+
+    :raises UnreadableConfig: missing, unreadable or not text.
+    :raises configparser.Error: not an INI file.
+    """
+    parser = configparser.RawConfigParser(strict=False)
+    try:
+        with open(path) as fp:
+            parser.read_file(fp)
+    except OSError as exc:
+        raise UnreadableConfig('%s: %s' % (path, exc.strerror or exc))
+    except UnicodeDecodeError as exc:
+        raise UnreadableConfig('%s: not a text file (%s)' % (path, exc))
+    return parser
+
+
+def load_pipeline(path: str) -> List[Stage]:
+    """The filters and app of ``[pipeline:main]``, as the proxy runs them.
+
+    :raises LookupError, ImportError, ValueError, configparser.Error: the
+        proxy could not load this config either.
+    """
+    from paste.deploy import loadwsgi
+    from swift.common import wsgi
+
+    context = wsgi.loadcontext(loadwsgi.APP, path)
+    if context.object_type.name != 'pipeline':
+        raise LookupError('main is not a pipeline')
+    written = list(context.filter_contexts)
+    app = context.app_context
+    if getattr(app.object, '__module__', None) == 'swift.proxy.server':
+        _add_required_filters(context)
+    stages = [Stage(ctx.name, kind(ctx), ctx,
+                    not any(ctx is w for w in written))
+              for ctx in context.filter_contexts]
+    stages.append(Stage(app.name, kind(app), app, False))
+    return stages
+
+
+def _add_required_filters(context) -> None:
+    """Insert what the proxy's ``modify_wsgi_pipeline`` would insert.
+
+    The same algorithm, run on Swift's own list of required filters,
+    without building the proxy application.
+    """
+    from swift.common import wsgi
+    from swift.proxy import server
+
+    pipe = wsgi.PipelineWrapper(context)
+    for spec in reversed(server.required_filters):
+        if spec['name'] in pipe:
+            continue
+        at = 0
+        for after in spec.get('after_fn', lambda _pipe: [])(pipe):
+            try:
+                at = max(at, pipe.index(after) + 1)
+            except ValueError:
+                pass
+        pipe.insert_filter(pipe.create_filter(spec['name']), index=at)
 
 
 class Finding(NamedTuple):
@@ -105,7 +203,7 @@ def check_file(path: str) -> Report:
         raise UnreadableConfig('%s: is a directory; give the proxy config '
                                'file' % path)
     try:
-        parser = _pipeline.raw_sections(path)
+        parser = raw_sections(path)
     except configparser.Error as exc:
         return Report((), (Finding(ERROR, 'pipeline', 'the file does not '
                                    'parse: %s' % _one_line(exc)),))
@@ -113,7 +211,7 @@ def check_file(path: str) -> Report:
     if findings:
         return Report((), tuple(findings))
     try:
-        stages = _pipeline.load_pipeline(os.path.abspath(path))
+        stages = load_pipeline(os.path.abspath(path))
     except (LookupError, ImportError, ValueError,
             configparser.Error) as exc:
         return Report((), (Finding(ERROR, 'pipeline', 'the proxy cannot load '

@@ -15,7 +15,7 @@
 
 import pytest
 
-from opsext.swift import pipeline_check
+from opsext.swift import pipeline as swift_pipeline
 
 USES = {
     'catch_errors': 'egg:swift#catch_errors',
@@ -59,7 +59,7 @@ def _check(tmp_path, pipeline=GOOD, options=None, text=None):
         text = '\n'.join(lines)
     path = tmp_path / 'proxy-server.conf'
     path.write_text(text)
-    return pipeline_check.check_file(str(path)).findings
+    return swift_pipeline.check_file(str(path)).findings
 
 
 def _only(findings, severity=None):
@@ -80,7 +80,7 @@ def test_required_filters_are_added_as_the_proxy_adds_them(tmp_path):
                     '\n[filter:cache]\nuse = egg:swift#memcache\n'
                     '[filter:tempauth]\nuse = egg:swift#tempauth\n'
                     '[filter:ip_allowlist]\nuse = egg:opsext#ip_allowlist\n')
-    report = pipeline_check.check_file(str(path))
+    report = swift_pipeline.check_file(str(path))
     assert [(s.name, s.added) for s in report.stages] == [
         ('catch_errors', True), ('gatekeeper', True), ('cache', False),
         ('listing_formats', True), ('tempauth', False), ('copy', True),
@@ -311,10 +311,10 @@ def test_unparsable_file_is_an_error(tmp_path):
 
 
 def test_missing_file_is_unreadable(tmp_path):
-    with pytest.raises(pipeline_check.UnreadableConfig, match='No such file'):
-        pipeline_check.check_file(str(tmp_path / 'nothere.conf'))
+    with pytest.raises(swift_pipeline.UnreadableConfig, match='No such file'):
+        swift_pipeline.check_file(str(tmp_path / 'nothere.conf'))
 
 
 def test_directory_is_unreadable(tmp_path):
-    with pytest.raises(pipeline_check.UnreadableConfig, match='directory'):
-        pipeline_check.check_file(str(tmp_path))
+    with pytest.raises(swift_pipeline.UnreadableConfig, match='directory'):
+        swift_pipeline.check_file(str(tmp_path))
