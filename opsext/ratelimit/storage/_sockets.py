@@ -57,7 +57,6 @@ _poll = getattr(select, 'poll', None)
 _POLL_STALE = (getattr(select, 'POLLIN', 1) | getattr(select, 'POLLPRI', 2)
                | getattr(select, 'POLLERR', 8) | getattr(select, 'POLLHUP', 16)
                | getattr(select, 'POLLNVAL', 32))
-_monotonic = time.monotonic
 
 
 def format_address(host: str, port: int) -> str:
@@ -120,12 +119,12 @@ class Connection(object):
             self.sock.settimeout(timeout)
             self._timeout = timeout
         self.sock.sendall(data)
-        return _monotonic() + timeout
+        return time.monotonic() + timeout
 
     def fill(self, deadline: float) -> None:
         """Read what has come, waiting until ``deadline`` at most."""
         chunk = None
-        left = deadline - _monotonic()
+        left = deadline - time.monotonic()
         if left > 0:
             if self._timeout > left + TIMEOUT_SLACK or not self._timeout:
                 self.sock.settimeout(left)
@@ -186,7 +185,7 @@ class Health(object):
         """Raise StorageError while down; let one caller probe after."""
         if not self.down_until:
             return
-        now = _monotonic()
+        now = time.monotonic()
         with self._lock:
             if not self.down_until:
                 return
@@ -207,7 +206,7 @@ class Health(object):
             self.timeouts = 0
 
     def mark_down(self, reason: str) -> None:
-        self.down_until = _monotonic() + self.retry_interval
+        self.down_until = time.monotonic() + self.retry_interval
         self.down_reason = reason
         self.close()
 
