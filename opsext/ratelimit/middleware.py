@@ -218,7 +218,6 @@ class RateLimitMiddleware:
         # The time for backends without a clock of their own; tests set it.
         self.clock = time.time
         self._fallback = memory.MemoryStorage()
-        self._policies: dict = {}
         self._swift_cache = None
         # The backend's eviction count, read once per warn_interval.
         self._evictions: Optional[int] = None
@@ -400,19 +399,12 @@ class RateLimitMiddleware:
                 self.logger, what, rule.name, str(rate), key,
                 facts.request_method, facts.path, decision.retry_after)
 
-    def _policy_header(self, counted):
-        """``RateLimit-Policy`` for a set of rates, built once per set."""
-        signature = tuple((rule.name, rate)
-                          for (rule, _key, rate), _decision in counted)
-        policies = self._policies.get(signature)
-        if policies is None:
-            if len(self._policies) > 1024:  # overrides: bounded anyway
-                self._policies.clear()
-            policies = self._policies[signature] = ','.join(
-                '"%s-%d";q=%d;w=%d' % (name, rate.window, rate.limit,
-                                       rate.window)
-                for name, rate in signature)
-        return policies
+    @staticmethod
+    def _policy_header(counted):
+        """``RateLimit-Policy`` for the counted rates."""
+        return ','.join('"%s-%d";q=%d;w=%d' % (rule.name, rate.window,
+                                               rate.limit, rate.window)
+                        for (rule, _key, rate), _decision in counted)
 
     def _headers(self, counted):
         """The rate-limit header fields for the counted rates.

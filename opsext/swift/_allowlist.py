@@ -49,12 +49,10 @@ def allow_items(meta: Mapping[str, str]) -> tuple:
     """The allowlist items of Swift ``info['meta']``, as a hashable key.
 
     Empty values are skipped: Swift deletes a metadata item set to ''.
-    This runs on every request, so it is one pass with no sorting; the same
-    metadata in another order is merely another cache entry.
+    The same metadata in another order is merely another cache entry.
     """
-    return tuple([(key, value) for key, value in meta.items()
-                  if value and key[:5].lower() == _META_NAME
-                  and (len(key) == 5 or key[5] == '-')])
+    return tuple((key, value) for key, value in meta.items()
+                 if value and is_allow_key(key.lower()))
 
 
 def parse_items(items: Iterable[tuple[str, str]]) -> AllowList:
