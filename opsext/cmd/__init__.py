@@ -12,6 +12,10 @@
 
 """The ``opsext`` command line tool; one module per subcommand."""
 
+#: Exit statuses of the checking subcommands, for scripts: nothing found,
+#: something found, unusable input (as argparse uses for bad usage).
+OK, FOUND, UNUSABLE = 0, 1, 2
+
 
 class CommandError(Exception):
     """A failure ``opsext`` reports in one line, without a traceback.

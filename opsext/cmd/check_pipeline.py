@@ -27,9 +27,9 @@ import argparse
 import json
 
 from opsext.cmd import CommandError
-
-#: Exit statuses, for scripts.
-OK, FOUND, UNUSABLE = 0, 1, 2
+from opsext.cmd import FOUND
+from opsext.cmd import OK
+from opsext.cmd import UNUSABLE
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
