@@ -96,6 +96,9 @@ class ParsedCache:
 
     Lists are parsed once per distinct metadata, not once per request; a
     changed list is a different key, so a stale parse is never served.
+    It shows through the proxy: a list near Swift's 4 KiB metadata limit
+    takes milliseconds to parse (see :mod:`opsext.net`), a cached one a
+    lookup of microseconds.
     """
 
     def __init__(self, size: int) -> None:
