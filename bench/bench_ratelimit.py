@@ -198,7 +198,7 @@ def _filter_of(app):
 
 def _fail_open_note(filt, warnings=None):
     """A note if a filter set up with memory:// did not count there."""
-    backend = filt.settings.backend
+    backend = filt.backend
     problem = None
     if not isinstance(backend, memory.MemoryStorage):
         problem = 'counted in %s instead' % type(backend).__name__

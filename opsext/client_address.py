@@ -61,34 +61,30 @@ from oslo_log import log as logging
 import webob.exc
 
 from opsext import client_ip
-from opsext.exceptions import ConfigError
 from opsext import pasteconf
 
 LOG = logging.getLogger(__name__)
-NAME = 'opsext client_address'
-OPTIONS = {
-    'trusted_proxies': '',
-    'forwarded_header': client_ip.X_FORWARDED_FOR,
-    'max_proxy_hops': '10',
-}
-_IGNORED = ('set ', '__')
+NAME = 'client_address'
 
 
-class ClientAddressMiddleware:
+class ClientAddressMiddleware(pasteconf.PasteFilter):
     """Set ``REMOTE_ADDR`` to the resolved client and rewrite the headers.
 
-    :param app: the next WSGI application.
-    :param resolver: resolves the client through the trusted proxies.
+    ``settings`` is the :class:`~opsext.client_ip.ClientAddressResolver`
+    the options describe.
     """
 
-    def __init__(self, app: Callable,
-                 resolver: client_ip.ClientAddressResolver) -> None:
-        self.app = app
-        self.resolver = resolver
+    NAME = NAME
+    OPTS = pasteconf.client_address_opts()
+
+    @classmethod
+    def load_settings(cls, label: str, values: dict, conf: Mapping
+                      ) -> client_ip.ClientAddressResolver:
+        return pasteconf.client_resolver(values)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable:
         try:
-            address = self.resolver.resolve(environ)
+            address = self.settings.resolve(environ)
         except client_ip.ClientAddressError as exc:
             LOG.info('refusing a request from %s: the client address is '
                      'not known: %s', environ.get('REMOTE_ADDR'), exc)
@@ -108,18 +104,9 @@ def settings(conf: Mapping, local_keys: Iterable[str] = ()
 
     :raises ConfigError: naming an unknown option or a bad value.
     """
-    for key in local_keys:
-        if key not in OPTIONS and not key.startswith(_IGNORED):
-            raise ConfigError(NAME, key, conf[key], 'unknown option')
-    return pasteconf.PasteOptions(NAME, conf, OPTIONS).client_resolver()
+    return ClientAddressMiddleware.read_settings(conf, local_keys)
 
 
 def filter_factory(global_conf: Mapping, **local_conf) -> Callable:
     """paste.deploy entry point: validate options and return the filter."""
-    conf = dict(global_conf)
-    conf.update(local_conf)
-    resolver = settings(conf, local_conf)
-
-    def client_address_filter(app):
-        return ClientAddressMiddleware(app, resolver)
-    return client_address_filter
+    return ClientAddressMiddleware.factory(global_conf, local_conf)

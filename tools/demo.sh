@@ -12,5 +12,5 @@ echo "== 10.1.2.3 (opsext placement explain, on etc/placement's samples)"
     --inventory "$top/etc/placement/inventory-sample.yaml" \
     --config "$top/etc/placement/nova.conf-sample" --address 10.1.2.3
 echo
-echo "== An all-in-one Swift with the opsext pipeline"
+echo "== An all-in-one Swift with the opsext pipeline (starting: about 10 s)"
 exec "$top/.venv/bin/opsext" demo "$@"

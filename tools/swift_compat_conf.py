@@ -36,7 +36,7 @@ OPSEXT_FILTERS = ('ip_whitelist', 'opsext_ratelimit')
 # probe plugin looks for.
 RULE_NAMES = ('compat_ip', 'compat_account')
 OPSEXT_SECTIONS = {
-    'filter:ip_whitelist': {'use': 'egg:opsext#ip_whitelist'},
+    'filter:ip_whitelist': {'use': 'egg:opsext#ip_allowlist'},
     'filter:opsext_ratelimit': {
         'use': 'egg:opsext#ratelimit',
         'backend': 'memory://',

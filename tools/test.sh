@@ -10,6 +10,8 @@ cd "$top"
 "$top/tools/bootstrap.sh"
 envs=${1:-pep8,py3,functional,nova,docs}
 rm -rf "$top/.ci-results"
+echo "== tox -e $envs (a first run creates each environment first:" \
+    "minutes, most of it for nova)"
 "$top/.venv/bin/tox" -e "$envs"
 results=()
 for env in py3 functional nova; do

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 USER, KEY = 'test:tester', 'testing'
 #: The opsext filters right after tempauth: section name -> its options.
 FILTERS = {
-    'ip_whitelist': {'use': 'egg:opsext#ip_whitelist'},
+    'ip_whitelist': {'use': 'egg:opsext#ip_allowlist'},
     'opsext_ratelimit': {
         'use': 'egg:opsext#ratelimit',
         # Counters in the demo's own memcached, through Swift's cache.

@@ -103,7 +103,7 @@ def _load_inventory(path: str) -> dict:
 
 
 def _host_views(data: dict, path: str) -> list:
-    from opsext.placement import policy
+    from opsext.subnet_affinity import policy
     aggregates = {}
     for index, aggregate in enumerate(data.get('aggregates') or []):
         if not isinstance(aggregate, dict) or not aggregate.get('name'):
@@ -144,7 +144,7 @@ def explain(views: list, policy_obj, address, aggregates=None) -> tuple:
     The network is decided from ``aggregates`` (every aggregate, as the
     scheduler decides it; default: those of ``views``).
     """
-    from opsext.placement import policy
+    from opsext.subnet_affinity import policy
     groups = views if aggregates is None else [
         policy.HostView('', aggregates)]
     match = policy_obj.match(address, groups)
@@ -168,7 +168,7 @@ def _resolve(args, conf, notes: list):
     with the reason the scheduler would refuse it."""
     from opsext import client_ip
     from opsext.nova import _source
-    from opsext.placement import options
+    from opsext.subnet_affinity import options
     try:
         trusted = options.trusted_proxies_from_conf(conf)
     except Exception as exc:
@@ -207,8 +207,8 @@ def _resolve(args, conf, notes: list):
 
 def _server_match(conn, args, conf, views, aggregates, policy_obj, notes):
     from opsext.cmd import placement_live
-    from opsext.placement import options
-    from opsext.placement import stamp
+    from opsext.subnet_affinity import options
+    from opsext.subnet_affinity import stamp
     found = placement_live.server(conn, args.server)
     notes.append('server %s (%s) on host %s, project %s' % (
         found['id'], found['status'], found['host'], found['project_id']))
@@ -247,7 +247,7 @@ def _server_match(conn, args, conf, views, aggregates, policy_obj, notes):
 
 
 def _host_view(name, aggregates):
-    from opsext.placement import policy
+    from opsext.subnet_affinity import policy
     return policy.HostView(name, aggregates)
 
 
@@ -256,7 +256,7 @@ def run_explain(args: argparse.Namespace) -> int:
 
     from opsext.exceptions import ConfigError
     from opsext import net
-    from opsext.placement import options
+    from opsext.subnet_affinity import options
 
     if args.server and not args.os_cloud:
         raise CommandError('--server needs --os-cloud')

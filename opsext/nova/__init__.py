@@ -14,7 +14,7 @@
 """Nova scheduler adapters for subnet-affinity placement.
 
 ``nova`` is imported only under this package: the decision itself lives in
-:mod:`opsext.placement.policy`, which imports nothing of nova. Enable the
+:mod:`opsext.subnet_affinity.policy`, which imports nothing of nova. Enable the
 filter and the weigher in ``nova.conf`` of the scheduler::
 
     [filter_scheduler]
@@ -29,5 +29,5 @@ filter and the weigher in ``nova.conf`` of the scheduler::
     trusted_proxies = 192.0.2.10
 
 Hosts are tagged with aggregate metadata ``opsext_subnets``; see
-:mod:`opsext.placement.options` for every option.
+:mod:`opsext.subnet_affinity.options` for every option.
 """

@@ -19,9 +19,9 @@ from typing import Callable, Iterable, Iterator, NamedTuple, Optional
 
 from opsext import client_ip
 from opsext.nova import _source
-from opsext.placement import options
-from opsext.placement import policy
-from opsext.placement import stamp
+from opsext.subnet_affinity import options
+from opsext.subnet_affinity import policy
+from opsext.subnet_affinity import stamp
 
 
 def _aggregate_view(aggregate) -> tuple:
@@ -231,21 +231,23 @@ class PolicyAdapter:
                 spec_obj, _aggregate_view, self.policy.metadata_key))))]
 
     def _judge(self, names, aggregates, seen, match) -> list:
-        """The verdict of each host for ``match``."""
-        if self.policy.static_rules:
-            # Static rules match host names: one verdict per host.
-            return [self.policy.verdict(_view(name, aggs, seen), match)
-                    for name, aggs in zip(names, aggregates)]
-        # Otherwise a verdict depends on the host's aggregates alone, and
-        # hosts share Aggregate objects (``seen`` keeps them alive, so
-        # their ids stay theirs): one verdict per distinct set.
-        by_set: dict = {}
+        """The verdict of each host for ``match``.
+
+        A verdict depends only on the static rules matching the host's
+        name and on the host's aggregates, which hosts share (``seen``
+        keeps the Aggregate objects alive, so their ids stay theirs): it
+        is decided once per distinct pair, not once per host.
+        """
+        rules_of = self.policy.static_rules_of if self.policy.static_rules \
+            else None
+        by_group: dict = {}
         verdicts = []
         for name, aggs in zip(names, aggregates):
-            key = tuple(map(id, aggs))
-            verdict = by_set.get(key)
+            key = (rules_of(name) if rules_of else (),
+                   tuple(map(id, aggs)))
+            verdict = by_group.get(key)
             if verdict is None:
-                verdict = by_set[key] = self.policy.verdict(
+                verdict = by_group[key] = self.policy.verdict(
                     _view(name, aggs, seen), match)
             verdicts.append(verdict)
         return verdicts

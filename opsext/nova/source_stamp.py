@@ -16,12 +16,12 @@
 On ``POST /servers`` it removes any ``opsext_source_stamp`` scheduler hint
 the client sent and writes its own: the request's address (``REMOTE_ADDR``
 as ``client_address`` resolved it), signed with ``secret`` and bound to
-the project (:mod:`opsext.placement.stamp`). Nova stores the hint with the
-server's RequestSpec; the subnet-affinity filter and weigher, given the
-same secret (``[opsext_subnet_affinity] source_stamp_secret``), place the
-server and every later move of it by that address: a server keeps the
-group it was created for, whoever moves it, from wherever, and however
-its hosts' aggregates change.
+the project (:mod:`opsext.subnet_affinity.stamp`). Nova stores the hint
+with the server's RequestSpec; the subnet-affinity filter and weigher,
+given the same secret (``[opsext_subnet_affinity] source_stamp_secret``),
+place the server and every later move of it by that address: a server
+keeps the group it was created for, whoever moves it, from wherever, and
+however its hosts' aggregates change.
 
 An admin's create request may name the address instead, with the
 scheduler hint ``source_address_hint`` (``opsext_source_address`` by
@@ -46,32 +46,69 @@ This module does not import nova: it reads the context's attributes.
 
 import json
 import re
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Iterable, Mapping, NamedTuple
 
+from oslo_config import cfg
 from oslo_log import log as logging
 import webob
 import webob.exc
 
 from opsext.exceptions import ConfigError
 from opsext import net
-from opsext.placement import stamp
+from opsext import pasteconf
+from opsext.subnet_affinity import options
+from opsext.subnet_affinity import stamp
 
 LOG = logging.getLogger(__name__)
-NAME = 'opsext source_stamp'
-OPTIONS = {'secret': '', 'source_address_hint': 'opsext_source_address'}
+NAME = 'source_stamp'
 _CREATE = re.compile(r'\A(/[^/]+)?/servers/?\Z')
 _HINT_KEYS = ('os:scheduler_hints', 'OS-SCH-HNT:scheduler_hints')
-_HINT_NAME = re.compile(r'\A[A-Za-z0-9_:-]{1,255}\Z')
-_IGNORED = ('set ', '__')
 
 
-class SourceStampMiddleware:
+class Settings(NamedTuple):
+    """The filter's options, checked once at start-up."""
+
+    secret: str
+    admin_hint: str
+
+
+class SourceStampMiddleware(pasteconf.PasteFilter):
     """Rewrite the scheduler hints of server create requests."""
 
-    def __init__(self, app: Callable, secret: str, admin_hint: str) -> None:
-        self.app = app
-        self.secret = secret
-        self.admin_hint = admin_hint
+    NAME = NAME
+    OPTS = [
+        cfg.Opt('secret', type=options.StampSecret(), secret=True,
+                help='Secret that signs each new server\'s source address, '
+                     'at least 16 characters: the same value as '
+                     '``[opsext_subnet_affinity] source_stamp_secret`` in '
+                     'the schedulers\' nova.conf. Required.'),
+        cfg.Opt('source_address_hint', type=options.HintName(),
+                default='opsext_source_address',
+                help='Scheduler hint by which an admin\'s create request '
+                     'names the source address instead (letters, digits, '
+                     '"_", "-" and ":"). Removed from anyone else\'s '
+                     'request.'),
+    ]
+
+    @classmethod
+    def load_settings(cls, label: str, values: dict,
+                      conf: Mapping) -> Settings:
+        secret = values['secret']
+        if secret is None:
+            raise ConfigError(label, 'secret', None, 'required')
+        hint = values['source_address_hint']
+        if hint == stamp.HINT:
+            raise ConfigError(label, 'source_address_hint', hint,
+                              'the filter\'s own hint')
+        return Settings(secret, hint)
+
+    @property
+    def secret(self) -> str:
+        return self.settings.secret
+
+    @property
+    def admin_hint(self) -> str:
+        return self.settings.admin_hint
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable:
         if environ.get('REQUEST_METHOD') == 'POST' and _CREATE.match(
@@ -128,20 +165,4 @@ class SourceStampMiddleware:
 
 def filter_factory(global_conf: Mapping, **local_conf) -> Callable:
     """paste.deploy entry point: validate options and return the filter."""
-    conf = dict(global_conf)
-    conf.update(local_conf)
-    for key in local_conf:
-        if key not in OPTIONS and not key.startswith(_IGNORED):
-            raise ConfigError(NAME, key, conf[key], 'unknown option')
-    secret = conf.get('secret', '')
-    if len(secret) < 16:
-        raise ConfigError(NAME, 'secret', '***', 'at least 16 characters')
-    hint = conf.get('source_address_hint', OPTIONS['source_address_hint'])
-    if not _HINT_NAME.match(hint) or hint == stamp.HINT:
-        raise ConfigError(NAME, 'source_address_hint', hint,
-                          'a hint name is letters, digits, "_", "-" and ":"'
-                          ' and not %s' % stamp.HINT)
-
-    def source_stamp_filter(app):
-        return SourceStampMiddleware(app, secret, hint)
-    return source_stamp_filter
+    return SourceStampMiddleware.factory(global_conf, local_conf)

@@ -39,7 +39,7 @@ from oslo_log import log as logging
 
 from opsext.nova import _adapter
 from opsext.nova import _location
-from opsext.placement import options
+from opsext.subnet_affinity import options
 
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
@@ -53,11 +53,14 @@ class SubnetAffinityWeigher(weights.BaseHostWeigher):
         super().__init__()
         self._adapter = _adapter.PolicyAdapter(
             CONF, LOG, _location.locate, _location.all_aggregates)
+        # Read once, as every option of ours (it is not a mutable option):
+        # nova asks for it once per host and request.
+        self._multiplier = getattr(CONF[options.GROUP], MULTIPLIER)
 
     def weight_multiplier(self, host_state) -> float:
         """The configured multiplier, or the aggregates' override."""
-        return utils.get_weight_multiplier(
-            host_state, MULTIPLIER, getattr(CONF[options.GROUP], MULTIPLIER))
+        return utils.get_weight_multiplier(host_state, MULTIPLIER,
+                                           self._multiplier)
 
     def weigh_objects(self, weighed_obj_list, weight_properties) -> list:
         """Weights of all hosts, the request matched once."""

@@ -40,10 +40,12 @@ most once per ``warn_interval``; with ``fail_closed = true`` it answers
 ``api-paste.ini``.
 """
 
+import dataclasses
 import json
 import time
-from typing import Optional
+from typing import Callable, Mapping, Optional
 
+from oslo_config import cfg
 from oslo_log import log as logging
 import webob
 import webob.exc
@@ -52,6 +54,7 @@ from opsext import client_ip
 from opsext.exceptions import ConfigError
 from opsext.exceptions import PartialStorageError
 from opsext.exceptions import StorageError
+from opsext import net
 from opsext import pasteconf
 from opsext.ratelimit import reporting
 from opsext.ratelimit import rules as rules_mod
@@ -62,26 +65,61 @@ from opsext.ratelimit import window
 
 NAME = 'ratelimit'
 LOG = logging.getLogger(__name__)
-
-OPTIONS = {
-    'backend': 'memory://',
-    'timeout': '0.5',
-    'retry_interval': '1',
-    'rules': '',
-    'exempt_cidrs': '',
-    'exempt_roles': '',
-    'trusted_proxies': '',
-    'forwarded_header': client_ip.X_FORWARDED_FOR,
-    'max_proxy_hops': '10',
-    'fail_closed': 'false',
-    'dry_run': 'false',
-    'x_ratelimit_headers': 'false',
-    'headers_on_success': 'true',
-    'warn_interval': '60',
-}
+_LABEL = NAME + ' [filter:%s]'
 #: ``backend = swift.cache``: the MemcacheRing of Swift's cache filter.
 SWIFT_CACHE = 'swift.cache'
-_PREFIXES = ('rule_', 'override_', 'log_', 'set ', '__')
+
+OPTS = [
+    cfg.StrOpt('backend', default='memory://',
+               help='Where counters live: memory:// (per worker process: '
+                    'with N workers a client gets N times the limit), '
+                    'swift.cache (the Swift proxy\'s own MemcacheRing, set '
+                    'by Swift\'s cache filter, which must be to the left), '
+                    'memcached://host:port[,host:port...] (?tls=true&'
+                    'ssl_ca_certs=... for TLS), or Redis, counting on the '
+                    'server\'s clock: redis://[[user]:password@]host:port'
+                    '[/db], rediss://...?ssl_ca_certs=..., redis+unix:///'
+                    'path, redis+sentinel://host:port[,...]/master, '
+                    'redis+cluster://host:port[,...]. memory:// warns at '
+                    'start-up unless [DEFAULT] workers is 0 or 1.'),
+    cfg.FloatOpt('timeout', default=0.5, min=0.01, max=10.0,
+                 help='Bound, in seconds, on memcached\'s or Redis\'s '
+                      'answer, counted from when the request was sent, and '
+                      'on connecting.'),
+    cfg.FloatOpt('retry_interval', default=1.0, min=0.1, max=300.0,
+                 help='Seconds a server marked down (a refused or dropped '
+                      'connection, or 3 timeouts in a row) is left alone '
+                      'before one request tries it again.'),
+    cfg.StrOpt('rules', default='',
+               help='The rules, by name, comma or space separated; each is '
+                    'defined by an option rule_<name> = rates=<n>/<period>'
+                    '[;<n>/<period>...] key=<parts> [methods=<M,...>] '
+                    '[paths=</pattern*,...>], and may have other rates for '
+                    'some keys in override_<name> (one <part>=<value>: '
+                    '<rates> per line). Required.'),
+    cfg.Opt('exempt_cidrs', type=pasteconf.Networks(), default='',
+            help='Client networks never limited, comma or space '
+                 'separated.'),
+    cfg.StrOpt('exempt_roles', default='',
+               help='Roles never limited (keystone roles; ResellerAdmin '
+                    'requests count as role reselleradmin), comma or space '
+                    'separated.'),
+] + pasteconf.client_address_opts() + [
+    cfg.Opt('fail_closed', type=pasteconf.Boolean(), default=False,
+            help='When the backend fails or exceeds timeout: false counts '
+                 'per worker in memory (fail open), true answers 503.'),
+    cfg.FloatOpt('warn_interval', default=60.0, min=1, max=86400,
+                 help='Seconds between warnings of a failing backend, and '
+                      'between summaries of limited requests.'),
+    cfg.Opt('dry_run', type=pasteconf.Boolean(), default=False,
+            help='true: log what would have been limited, limit nothing.'),
+    cfg.Opt('headers_on_success', type=pasteconf.Boolean(), default=True,
+            help='RateLimit-Policy and RateLimit headers on every counted '
+                 'response (429s always carry them).'),
+    cfg.Opt('x_ratelimit_headers', type=pasteconf.Boolean(), default=False,
+            help='X-RateLimit-Limit, -Remaining and -Reset headers as '
+                 'well.'),
+]
 
 
 def stage_name(local_conf) -> str:
@@ -96,125 +134,129 @@ def stage_name(local_conf) -> str:
     return reporting.escape(name, 64)
 
 
+@dataclasses.dataclass(frozen=True)
 class Settings:
     """Options of one filter stage, parsed and validated once."""
 
-    def __init__(self, conf: dict, local_keys=(), stage: str = NAME) -> None:
-        self.stage = stage
-        #: How the filter is named in log lines and errors.
-        self.label = '%s [filter:%s]' % (NAME, stage)
-        label = self.label
-        unknown = [k for k in local_keys
-                   if k not in OPTIONS and not k.startswith(_PREFIXES)]
-        if unknown:
-            raise ConfigError(label, unknown[0], conf[unknown[0]],
-                              'unknown option')
-        options = pasteconf.PasteOptions(label, conf, OPTIONS)
-        self.timeout = options.number('timeout', float, 0.01, 10.0)
-        self.retry_interval = options.number('retry_interval', float, 0.1,
-                                             300.0)
-        self.warn_interval = options.number('warn_interval', float, 1, 86400)
-        self.backend_uri = options.text('backend').strip()
-        #: The backend URI as logs and errors show it: no password.
-        self.backend_shown = storage.redact_uri(self.backend_uri)
-        self.backend = None
-        if self.backend_uri != SWIFT_CACHE:
-            try:
-                self.backend = storage.from_uri(
-                    self.backend_uri, self.timeout,
-                    retry_interval=self.retry_interval)
-            except ValueError as exc:
-                raise ConfigError(label, 'backend', self.backend_shown,
-                                  str(exc)) from None
-        self.rules = self._rules(conf, label)
-        self._check_windows(conf, label)
-        self._secrets = storage.uri_secrets(self.backend_uri)
-        try:
-            self.statsd = reporting.statsd_from_conf(conf, stage)
-        except ValueError as exc:
-            option, _, reason = str(exc).partition(': ')
-            raise ConfigError(label, option, conf.get(option), reason) \
-                from None
-        self.exempt_cidrs = options.networks('exempt_cidrs')
-        self.exempt_roles = frozenset(
-            r.strip().lower() for r in options.text(
-                'exempt_roles').replace(',', ' ').split())
-        self.resolver = options.client_resolver()
-        self.fail_closed = options.boolean('fail_closed')
-        self.dry_run = options.boolean('dry_run')
-        self.x_ratelimit_headers = options.boolean('x_ratelimit_headers')
-        self.headers_on_success = options.boolean('headers_on_success')
-
-    def _check_windows(self, conf, label):
-        """Refuse a rate whose window the backend cannot hold."""
-        if self.backend is not None:
-            problem = self.backend.window_problem
-        else:  # swift.cache: Swift's memcached servers
-            from opsext.ratelimit.storage import memcached
-            problem = memcached.window_problem
-        for rule in self.rules:
-            options = [('rule_' + rule.name, rule.rates)]
-            options += [('override_' + rule.name, rates)
-                        for rates in rule.overrides.values()]
-            for option, rates in options:
-                for rate in rates:
-                    reason = problem(rate.window)
-                    if reason:
-                        raise ConfigError(label, option, conf.get(option),
-                                          'backend %s: %s' % (
-                                              self.backend_shown, reason))
+    stage: str
+    #: How the filter is named in log lines and errors.
+    label: str
+    backend_uri: str
+    #: The backend URI as logs and errors show it: no password.
+    backend_shown: str
+    timeout: float
+    retry_interval: float
+    warn_interval: float
+    rules: tuple
+    statsd: Optional[reporting.StatsdClient]
+    exempt_cidrs: net.NetworkSet
+    exempt_roles: frozenset
+    resolver: client_ip.ClientAddressResolver
+    fail_closed: bool
+    dry_run: bool
+    x_ratelimit_headers: bool
+    headers_on_success: bool
+    secrets: tuple = ()
 
     def scrub(self, text: str) -> str:
         """``text`` without the backend's password, for a log line."""
-        for secret in self._secrets:
+        for secret in self.secrets:
             text = text.replace(secret, storage.REDACTED)
         return text
 
-    @staticmethod
-    def _rules(conf, label):
-        names = conf.get('rules', '').replace(',', ' ').split()
-        if not names:
-            raise ConfigError(label, 'rules', conf.get('rules', ''),
-                              'name at least one rule')
-        parsed = []
-        for name in names:
-            option = 'rule_' + name
-            if option not in conf:
-                raise ConfigError(label, option, None, 'rule %r is listed in '
-                                  'rules but not defined' % name)
-            try:
-                parsed.append(rules_mod.parse_rule(
-                    name, conf[option], conf.get('override_' + name, '')))
-            except ValueError as exc:
-                bad = ('override_' + name if 'override' in str(exc)
-                       else option)
-                raise ConfigError(label, bad, conf.get(bad), str(exc)) \
-                    from None
-        return tuple(parsed)
+
+def _rules(conf, label):
+    names = conf.get('rules', '').replace(',', ' ').split()
+    if not names:
+        raise ConfigError(label, 'rules', conf.get('rules', ''),
+                          'name at least one rule')
+    parsed = []
+    for name in names:
+        option = 'rule_' + name
+        if option not in conf:
+            raise ConfigError(label, option, None, 'rule %r is listed in '
+                              'rules but not defined' % name)
+        try:
+            parsed.append(rules_mod.parse_rule(
+                name, conf[option], conf.get('override_' + name, '')))
+        except ValueError as exc:
+            bad = ('override_' + name if 'override' in str(exc)
+                   else option)
+            raise ConfigError(label, bad, conf.get(bad), str(exc)) \
+                from None
+    return tuple(parsed)
 
 
-def _swift_logger(conf, stage):
-    """Swift's logger, with its statsd client, for a Swift proxy."""
-    from swift.common import utils
-    return utils.get_logger(conf, log_route='opsext_ratelimit',
-                            statsd_tail_prefix=stage)
+def _check_windows(settings: Settings, backend, conf: Mapping) -> None:
+    """Refuse a rate whose window the backend cannot hold."""
+    if backend is not None:
+        problem = backend.window_problem
+    else:  # swift.cache: Swift's memcached servers
+        from opsext.ratelimit.storage import memcached
+        problem = memcached.window_problem
+    for rule in settings.rules:
+        options = [('rule_' + rule.name, rule.rates)]
+        options += [('override_' + rule.name, rates)
+                    for rates in rule.overrides.values()]
+        for option, rates in options:
+            for rate in rates:
+                reason = problem(rate.window)
+                if reason:
+                    raise ConfigError(settings.label, option,
+                                      conf.get(option), 'backend %s: %s' % (
+                                          settings.backend_shown, reason))
 
 
-class RateLimitMiddleware:
+def backend_from_settings(settings: Settings):
+    """The live backend ``backend`` names; None for ``swift.cache``.
+
+    :raises ConfigError: naming ``backend`` (without its password).
+    """
+    if settings.backend_uri == SWIFT_CACHE:
+        return None
+    try:
+        return storage.from_uri(settings.backend_uri, settings.timeout,
+                                retry_interval=settings.retry_interval)
+    except ValueError as exc:
+        raise ConfigError(settings.label, 'backend', settings.backend_shown,
+                          str(exc)) from None
+
+
+def _in_swift_proxy(app) -> bool:
+    """Whether ``app`` leads, through wrapped apps, to Swift's proxy."""
+    for _hop in range(100):
+        if type(app).__module__.startswith('swift.proxy.'):
+            return True
+        app = getattr(app, 'app', None) or getattr(app, '_app', None)
+        if app is None:
+            return False
+    return False
+
+
+class RateLimitMiddleware(pasteconf.PasteFilter):
     """Count requests by rules; answer 429 once a rate is spent."""
 
-    def __init__(self, app, settings: Settings, conf=None) -> None:
-        self.app = app
-        self.settings = settings
-        self._conf = conf or {}
-        self.logger = LOG
+    NAME = NAME
+    OPTS = OPTS
+    EXTRA_PREFIXES = ('rule_', 'override_')
+
+    def __init__(self, app, conf: Mapping, logger=None,
+                 settings: Optional[Settings] = None, backend=None) -> None:
+        super().__init__(app, conf, logger, settings)
+        settings = self.settings
+        #: The live backend; None for swift.cache (the proxy's own ring).
+        self.backend = (backend if backend is not None
+                        else backend_from_settings(settings))
         stage, interval = settings.stage, settings.warn_interval
-        self.counters = reporting.Counters(stage, interval, settings.statsd)
+        # Inside a Swift proxy, counters go through Swift's logger and its
+        # statsd client; elsewhere through the log_statsd_* options.
+        self.counters = reporting.Counters(
+            stage, interval, self.logger if self.logger is not LOG
+            else settings.statsd)
         self.limited_log = reporting.LimitedLog(settings.label, interval)
         self.health = reporting.BackendHealth(
             settings.label, settings.backend_shown, interval,
             settings.fail_closed)
-        self._logging_chosen = False
         # The time for backends without a clock of their own; tests set it.
         self.clock = time.time
         self._fallback = memory.MemoryStorage()
@@ -223,22 +265,64 @@ class RateLimitMiddleware:
         self._evictions: Optional[int] = None
         self._evictions_due = 0.0
 
-    def _choose_logging(self, environ):
-        """Log and count through Swift's logger inside a Swift proxy.
+    @classmethod
+    def label(cls, local_conf: Mapping) -> str:
+        return _LABEL % stage_name(local_conf)
 
-        Swift's catch_errors marks every request with ``swift.trans_id``;
-        elsewhere (nova-api, glance...) oslo.log is the way.
+    @classmethod
+    def load_settings(cls, label: str, values: dict,
+                      conf: Mapping) -> Settings:
+        stage = label.partition(' [filter:')[2][:-1]
+        uri = values['backend'].strip()
+        try:
+            statsd = reporting.statsd_from_conf(conf, stage)
+        except ValueError as exc:
+            option, _, reason = str(exc).partition(': ')
+            raise ConfigError(label, option, conf.get(option), reason) \
+                from None
+        return Settings(
+            stage=stage, label=label, backend_uri=uri,
+            backend_shown=storage.redact_uri(uri),
+            timeout=values['timeout'],
+            retry_interval=values['retry_interval'],
+            warn_interval=values['warn_interval'],
+            rules=_rules(conf, label), statsd=statsd,
+            exempt_cidrs=values['exempt_cidrs'],
+            exempt_roles=frozenset(
+                r.strip().lower() for r in
+                values['exempt_roles'].replace(',', ' ').split()),
+            resolver=pasteconf.client_resolver(values),
+            fail_closed=values['fail_closed'], dry_run=values['dry_run'],
+            x_ratelimit_headers=values['x_ratelimit_headers'],
+            headers_on_success=values['headers_on_success'],
+            secrets=tuple(storage.uri_secrets(uri)))
+
+    @classmethod
+    def factory(cls, global_conf: Mapping, local_conf: Mapping) -> Callable:
+        conf = dict(global_conf)
+        conf.update(local_conf)
+        settings = cls.read_settings(conf, local_conf)
+        backend = backend_from_settings(settings)
+        _check_windows(settings, backend, conf)
+        warn_per_worker(settings, conf)
+
+        def ratelimit_filter(app):
+            return cls(app, conf, settings=settings, backend=backend)
+        return ratelimit_filter
+
+    def make_logger(self, app, conf):
+        """Swift's logger in a Swift proxy, oslo.log elsewhere.
+
+        Chosen when the pipeline is loaded: in a Swift proxy the filter
+        wraps, through the filters to its right, Swift's proxy server.
         """
-        self._logging_chosen = True
-        if 'swift.trans_id' in environ:
-            self.logger = _swift_logger(self._conf, self.settings.stage)
-            self.counters = reporting.Counters(
-                self.settings.stage, self.settings.warn_interval,
-                self.logger)
+        if not _in_swift_proxy(app):
+            return LOG
+        from swift.common import utils
+        return utils.get_logger(conf, log_route='opsext_ratelimit',
+                                statsd_tail_prefix=self.settings.stage)
 
     def __call__(self, environ, start_response):
-        if not self._logging_chosen:
-            self._choose_logging(environ)
         facts = rules_mod.RequestFacts(environ, self.settings.resolver)
         if self._exempt(facts):
             return self.app(environ, start_response)
@@ -338,7 +422,7 @@ class RateLimitMiddleware:
         """Counts from the backend; on failure, local counts or None."""
         now = self.clock()
         try:
-            backend = self.settings.backend
+            backend = self.backend
             if backend is None:
                 backend = self._swift_cache_backend(environ)
             counts = backend.hit(hits, now)
@@ -505,13 +589,6 @@ def warn_per_worker(settings: Settings, conf) -> None:
                 workers if workers else 'several')
 
 
-def filter_factory(global_conf, **local_conf):
+def filter_factory(global_conf: Mapping, **local_conf) -> Callable:
     """paste.deploy entry point: validate options and return the filter."""
-    conf = dict(global_conf)
-    conf.update(local_conf)
-    settings = Settings(conf, local_conf, stage_name(local_conf))
-    warn_per_worker(settings, conf)
-
-    def ratelimit_filter(app):
-        return RateLimitMiddleware(app, settings, conf)
-    return ratelimit_filter
+    return RateLimitMiddleware.factory(global_conf, local_conf)

@@ -57,7 +57,7 @@ before ``copy``, ``slo``, ``dlo``, ``versioned_writes`` and ``symlink``::
         versioned_writes symlink proxy-logging proxy-server
 
     [filter:ip_whitelist]
-    use = egg:opsext#ip_whitelist
+    use = egg:opsext#ip_allowlist
     # operator_cidrs =
     # trusted_proxies =
     # forwarded_header = x-forwarded-for
@@ -70,6 +70,8 @@ before ``copy``, ``slo``, ``dlo``, ``versioned_writes`` and ``symlink``::
 ``etc/swift/proxy-server.conf-sample`` explains every option.
 """
 
+from typing import Callable, Mapping, NamedTuple
+
 from swift.common import registry
 from swift.common import swob
 from swift.common import utils
@@ -81,6 +83,7 @@ from swift.proxy.controllers.base import get_container_info
 from opsext import client_ip
 from opsext import pasteconf
 from opsext.swift import _allowlist
+from opsext.swift import _options
 from opsext.swift import _routes
 
 NAME = 'ip_whitelist'
@@ -91,17 +94,7 @@ _MISSING = (404, 410)
 #: Seconds a client is asked to wait when a backend the decision needs
 #: failed; Swift's own info caches are rechecked on this order of time.
 RETRY_AFTER = 10
-
-OPTIONS = {
-    'operator_cidrs': '',
-    'trusted_proxies': '',
-    'forwarded_header': client_ip.X_FORWARDED_FOR,
-    'allow_reseller': 'false',
-    'enforce': 'true',
-    'deny_message': 'Access denied by the IP allowlist.',
-    'cache_size': '1024',
-    'max_proxy_hops': '10',
-}
+OPTS = _options.OPTS
 
 
 class _Refused(Exception):
@@ -127,17 +120,15 @@ class _Unavailable(_Refused):
     counter = 'unavailable'
 
 
-class Settings:
+class Settings(NamedTuple):
     """The filter's options, parsed and validated once at start-up."""
 
-    def __init__(self, conf: dict) -> None:
-        options = pasteconf.PasteOptions(NAME, conf, OPTIONS)
-        self.operator_cidrs = options.networks('operator_cidrs')
-        self.allow_reseller = options.boolean('allow_reseller')
-        self.enforce = options.boolean('enforce')
-        self.deny_message = options.text('deny_message')
-        self.cache_size = options.number('cache_size', int, 1)
-        self.resolver = options.client_resolver()
+    operator_cidrs: object
+    allow_reseller: bool
+    enforce: bool
+    deny_message: str
+    cache_size: int
+    resolver: client_ip.ClientAddressResolver
 
 
 class _Authorize:
@@ -150,12 +141,17 @@ class _Authorize:
 
     The auth middleware's own verdict comes first: a request auth refuses
     (anonymous, a bad token) costs no allowlist work. A request already
-    allowed is not decided again: the proxy and the middlewares to its
-    left call ``swift.authorize`` several times for one request (unless a
-    header the decision reads changed in between).
+    allowed is not decided again (unless a header the decision reads
+    changed in between): the proxy and the middlewares to its left call
+    ``swift.authorize`` several times for one request. The proxy also asks
+    again after a denial it delays (``delay_denial`` in
+    swift/proxy/server.py, ``handle_request``), the container controller
+    with a query of its own: ``reported`` keeps each outcome of a method
+    and path logged and counted once.
     """
 
-    __slots__ = ('owner', 'client', 'client_error', 'wrapped', 'allowed')
+    __slots__ = ('owner', 'client', 'client_error', 'wrapped', 'allowed',
+                 'reported')
 
     def __init__(self, owner, client, client_error, wrapped):
         self.owner = owner
@@ -163,6 +159,7 @@ class _Authorize:
         self.client_error = client_error
         self.wrapped = wrapped
         self.allowed = set()
+        self.reported = set()
 
     def __call__(self, req):
         if self.wrapped is not None:
@@ -173,29 +170,54 @@ class _Authorize:
         key = (env.get('REQUEST_METHOD'), _raw_path(env),
                env.get('QUERY_STRING')) + tuple(
                    env.get(name) for name in _routes.DECISION_HEADERS)
-        if key not in self.allowed:
-            denied = self.owner.check(env, self.client, self.client_error)
-            if denied is not None:
-                return denied
+        if key in self.allowed:
+            return None
+        denied = self.owner.check(env, self.client, self.client_error,
+                                  self.reported)
+        if denied is None:
             self.allowed.add(key)
-        return None
+        return denied
 
 
 def _raw_path(env) -> str:
     return env.get('SCRIPT_NAME', '') + env.get('PATH_INFO', '')
 
 
-class IPWhitelistMiddleware:
+def _first(reported, env, outcome: str) -> bool:
+    """Whether ``outcome`` of this method and path is not yet reported
+    for the client's request (always, without a ``reported`` set)."""
+    if reported is None:
+        return True
+    event = (env.get('REQUEST_METHOD'), _raw_path(env), outcome)
+    if event in reported:
+        return False
+    reported.add(event)
+    return True
+
+
+class IPWhitelistMiddleware(pasteconf.PasteFilter):
     """Deny requests for allowlisted containers from other addresses."""
+
+    NAME = NAME
+    OPTS = OPTS
 
     def __init__(self, app, conf: dict, logger=None,
                  settings: 'Settings | None' = None) -> None:
-        self.app = app
-        self.settings = settings or Settings(conf)
-        self.logger = logger or utils.get_logger(
-            conf, log_route=NAME, statsd_tail_prefix=NAME)
+        super().__init__(app, conf, logger, settings)
         self._parsed = _allowlist.ParsedCache(self.settings.cache_size)
         self._warned = _allowlist.OnceLog(self.settings.cache_size)
+
+    @classmethod
+    def load_settings(cls, label: str, values: dict,
+                      conf: Mapping) -> Settings:
+        return Settings(values['operator_cidrs'], values['allow_reseller'],
+                        values['enforce'], values['deny_message'],
+                        values['cache_size'],
+                        pasteconf.client_resolver(values))
+
+    def make_logger(self, app, conf):
+        return utils.get_logger(conf, log_route=NAME,
+                                statsd_tail_prefix=NAME)
 
     def __call__(self, env, start_response):
         authorize = env.get('swift.authorize')
@@ -225,8 +247,12 @@ class IPWhitelistMiddleware:
                               % env['swift.source'])
             return None, str(exc)
 
-    def check(self, env, client, client_error):
-        """Decide one request; return a response to refuse it, else None."""
+    def check(self, env, client, client_error, reported=None):
+        """Decide one request; return a response to refuse it, else None.
+
+        ``reported``: the (method, path, outcome) already logged and
+        counted for the client's request (see :class:`_Authorize`).
+        """
         path = swob.wsgi_to_str(_raw_path(env))
         if path == '/info':
             return None
@@ -243,12 +269,13 @@ class IPWhitelistMiddleware:
         if obj and _routes.writes_pre_authorized_link(env, account,
                                                       container, obj):
             # Whatever its lists: such a link is a way around every check.
-            self.logger.increment('denied')
-            self.logger.warning(
-                'refused %s %s from %s: it would store a link followed '
-                'without authorization to something other than this '
-                'object\'s own old versions',
-                env.get('REQUEST_METHOD'), path, client)
+            if _first(reported, env, 'denied'):
+                self.logger.increment('denied')
+                self.logger.warning(
+                    'refused %s %s from %s: it would store a link followed '
+                    'without authorization to something other than this '
+                    'object\'s own old versions',
+                    env.get('REQUEST_METHOD'), path, client)
             return swob.HTTPForbidden(
                 request=swob.Request(env), content_type='text/plain',
                 body="Object versioning's internal links cannot be copied; "
@@ -258,8 +285,9 @@ class IPWhitelistMiddleware:
                                   account, container, obj)
         except _Refused as exc:
             return self._refuse(swob.Request(env), client, account,
-                                container, exc)
-        self.logger.increment('allowed')
+                                container, exc, reported)
+        if _first(reported, env, 'allowed'):
+            self.logger.increment('allowed')
         self.logger.debug('allow %s %s from %s: %s',
                           env.get('REQUEST_METHOD'), path, client, reason)
         return None
@@ -428,15 +456,16 @@ class IPWhitelistMiddleware:
             raise _Unavailable('unreadable manifest for an async delete: %s'
                                % exc) from None
 
-    def _refuse(self, req, client, account, container, refusal):
+    def _refuse(self, req, client, account, container, refusal, reported):
         reason = str(refusal)
         if isinstance(refusal, _Unavailable):
-            self.logger.increment(refusal.counter)
-            self.logger.warning('cannot check %s %s from %s (account %s, '
-                                'container %s): %s%s', req.method, req.path,
-                                client, account, container, reason,
-                                '' if self.settings.enforce else
-                                ' (enforce=false: let through)')
+            if _first(reported, req.environ, refusal.counter):
+                self.logger.increment(refusal.counter)
+                self.logger.warning(
+                    'cannot check %s %s from %s (account %s, container %s): '
+                    '%s%s', req.method, req.path, client, account, container,
+                    reason, '' if self.settings.enforce else
+                    ' (enforce=false: let through)')
             if not self.settings.enforce:
                 return None
             return swob.HTTPServiceUnavailable(
@@ -444,15 +473,18 @@ class IPWhitelistMiddleware:
                 headers={'Retry-After': str(RETRY_AFTER)},
                 body='The IP allowlist cannot be checked now; retry later.')
         if not self.settings.enforce:
-            self.logger.increment('would_deny')
-            self.logger.info('enforce=false: would deny %s %s from %s '
-                             '(account %s, container %s): %s', req.method,
-                             req.path, client, account, container, reason)
+            if _first(reported, req.environ, 'would_deny'):
+                self.logger.increment('would_deny')
+                self.logger.info('enforce=false: would deny %s %s from %s '
+                                 '(account %s, container %s): %s',
+                                 req.method, req.path, client, account,
+                                 container, reason)
             return None
-        self.logger.increment(refusal.counter)
-        self.logger.info('denied %s %s from %s (account %s, container %s): '
-                         '%s', req.method, req.path, client, account,
-                         container, reason)
+        if _first(reported, req.environ, refusal.counter):
+            self.logger.increment(refusal.counter)
+            self.logger.info('denied %s %s from %s (account %s, container '
+                             '%s): %s', req.method, req.path, client,
+                             account, container, reason)
         if isinstance(refusal, _Missing):
             return swob.HTTPNotFound(request=req, content_type='text/plain',
                                      body='Container not found.')
@@ -482,15 +514,22 @@ class IPWhitelistMiddleware:
         return None
 
 
-def filter_factory(global_conf, **local_conf):
-    """paste.deploy entry point: validate options and return the filter."""
-    conf = global_conf.copy()
-    conf.update(local_conf)
-    settings = Settings(conf)  # fails at start-up, naming the bad option
+def filter_factory(global_conf: Mapping, **local_conf) -> Callable:
+    """paste.deploy entry point ``ip_allowlist``: check options, return the
+    filter."""
+    make_filter = IPWhitelistMiddleware.factory(global_conf, local_conf)
     registry.register_swift_info(
         NAME, metadata_prefix='allow', account_default=True,
         max_value_length=_allowlist.MAX_VALUE_LENGTH)
+    return make_filter
 
-    def ip_whitelist_filter(app):
-        return IPWhitelistMiddleware(app, conf, settings=settings)
-    return ip_whitelist_filter
+
+def deprecated_filter_factory(global_conf: Mapping,
+                              **local_conf) -> Callable:
+    """paste.deploy entry point ``ip_whitelist``: deprecated, the same
+    filter as ``ip_allowlist``, with a warning when the proxy loads it."""
+    label = pasteconf.section_label(NAME, local_conf)
+    pasteconf.LOG.warning('%s: use = egg:opsext#ip_whitelist is deprecated '
+                          'and will be removed in a future release: use '
+                          'egg:opsext#ip_allowlist (the same filter)', label)
+    return filter_factory(global_conf, **local_conf)

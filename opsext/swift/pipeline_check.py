@@ -53,8 +53,6 @@ SUB_REQUESTERS = ('copy', 'slo', 'dlo', 'versioned_writes', 'symlink',
 #: that never pass it: SLO's async delete queues the segments' deletion
 #: after authorizing the manifest's path only.
 ESCAPING_SUB_REQUESTERS = ('slo',)
-#: Options every filter section may carry besides the filter's own.
-_COMMON_PREFIXES = ('log_', 'set ', '__')
 
 
 class Finding(NamedTuple):
@@ -142,7 +140,6 @@ def check_stages(stages: List[Stage]) -> List[Finding]:
         findings.extend(_duplicates(stage, seen))
         built = _build(stage, findings)
         if stage.kind == IP_WHITELIST:
-            findings.extend(_ip_whitelist_options(stage))
             findings.extend(_ip_whitelist_position(stage, left, right))
         elif built is not None:
             findings.extend(_ratelimit_position(stage, built.settings, left,
@@ -186,16 +183,6 @@ def _build(stage: Stage, findings: List[Finding]):
 
 def _no_app(environ, start_response):  # the app the filters wrap here
     raise AssertionError('check-pipeline serves no request')
-
-
-def _ip_whitelist_options(stage: Stage) -> List[Finding]:
-    from opsext.swift import ip_whitelist
-
-    return [Finding(WARNING, stage.name, 'unknown option %r: the filter '
-                    'ignores it (a typo?)' % option)
-            for option in sorted(stage.context.local_conf)
-            if option not in ip_whitelist.OPTIONS
-            and not option.startswith(_COMMON_PREFIXES)]
 
 
 def _first(stages: List[Stage], kinds) -> Optional[Stage]:

@@ -18,10 +18,11 @@ filters the scheduler runs is not visible there):
 * :func:`check_aggregate_metadata`: every aggregate's subnet metadata
   parses, by the same strict parser the filter uses;
 * :func:`expected_placement`: where a server booted from the client's
-  address must land, worked out by :class:`opsext.placement.policy.Policy`
-  (longest prefix) from the aggregates, for an expected outcome the
-  operator states: ``group`` (a host serving the matched network),
-  ``any`` or ``untagged`` (the address matches no network, and
+  address must land, worked out by
+  :class:`opsext.subnet_affinity.policy.Policy` (longest prefix) from
+  the aggregates, for an expected outcome the operator states:
+  ``group`` (a host serving the matched network), ``any`` or
+  ``untagged`` (the address matches no network, and
   ``unmatched_requests`` sends it anywhere or to a host in no group), or
   ``novalidhost`` (the boot is refused);
 * :func:`check_boot_placement`: boot a server, wait for it (bounded), and
@@ -39,7 +40,7 @@ from typing import Optional
 import uuid
 
 from opsext import net
-from opsext.placement import policy as policy_mod
+from opsext.subnet_affinity import policy as policy_mod
 from opsext.testing import nova_api
 
 EXPECTATIONS = ('group', 'any', 'untagged', 'novalidhost')

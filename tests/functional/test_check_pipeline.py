@@ -102,12 +102,23 @@ def test_bad_option_value_exits_1_in_json(tmp_path):
     assert 'operator_cidrs' in finding['reason']
 
 
-def test_warning_exits_0_and_1_with_strict(tmp_path):
+def test_unknown_option_exits_1(tmp_path):
     conf = _sample_with(tmp_path, '# deny_message =', 'deny_mesage =')
+    result = _run(conf)
+    assert result.returncode == 1
+    assert result.stdout.startswith(
+        'ERROR ip_whitelist: the proxy would not start: ')
+    assert "'deny_mesage'" in result.stdout.splitlines()[0]
+
+
+def test_warning_exits_0_and_1_with_strict(tmp_path):
+    conf = _sample_with(tmp_path, 'tempauth ip_whitelist opsext_ratelimit '
+                        'staticweb copy', 'tempauth staticweb ip_whitelist '
+                        'opsext_ratelimit copy')
     result = _run(conf)
     assert result.returncode == 0
     assert result.stdout.startswith(
-        "WARNING ip_whitelist: unknown option 'deny_mesage'")
+        'WARNING ip_whitelist: staticweb must be to its right')
     assert _run('--strict', conf).returncode == 1
 
 

@@ -48,8 +48,17 @@ def test_oslo_config_opts_entry_point_lists_every_group():
     from opsext import opts
     list_opts = _ours('oslo.config.opts')['opsext'].load()
     assert list_opts is opts.list_opts
-    assert [group for group, _opts in list_opts()] == [
-        'opsext_subnet_affinity']
+    assert [str(group) for group, _opts in list_opts()] == [
+        'opsext_subnet_affinity', 'filter:ip_allowlist', 'filter:ratelimit',
+        'filter:client_address', 'filter:source_stamp']
+
+
+@pytest.mark.parametrize('plugin', ['ip_allowlist', 'ratelimit',
+                                    'client_address', 'source_stamp'])
+def test_oslo_config_opts_entry_point_of_each_paste_filter(plugin):
+    list_opts = _ours('oslo.config.opts')['opsext.' + plugin].load()
+    [(group, options)] = list_opts()
+    assert str(group) == 'filter:' + plugin and options
 
 
 def test_pytest_plugin_loads_without_swift_or_nova():

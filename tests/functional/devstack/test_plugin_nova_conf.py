@@ -26,7 +26,7 @@ from oslo_config import cfg
 import pytest
 
 from opsext import paste_check
-from opsext.placement import options
+from opsext.subnet_affinity import options
 from tests.functional.devstack import plugin_runner
 from tests.functional.devstack.plugin_runner import DevStack
 from tests.functional.devstack.plugin_runner import read

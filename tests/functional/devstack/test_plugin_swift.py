@@ -88,7 +88,7 @@ def test_post_config_puts_our_filters_right_after_auth(devstack):
 def test_post_config_writes_our_sections(devstack):
     devstack.run('stack', 'post-config')
     assert section(devstack.proxy_conf, 'filter:ip_whitelist') == {
-        'use': 'egg:opsext#ip_whitelist', 'trusted_proxies': TLS_PROXY,
+        'use': 'egg:opsext#ip_allowlist', 'trusted_proxies': TLS_PROXY,
         'enforce': 'true'}
     assert section(devstack.proxy_conf, 'filter:opsext_ratelimit') == {
         'use': 'egg:opsext#ratelimit', 'backend': 'swift.cache',

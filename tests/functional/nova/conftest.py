@@ -33,7 +33,7 @@ from oslo_config import fixture as config_fixture
 from oslo_utils import uuidutils
 import pytest
 
-from opsext.placement import options
+from opsext.subnet_affinity import options
 from opsext.testing import nova_scheduler
 from tests.functional.devstack import real_devstack
 

@@ -30,7 +30,7 @@ from nova.tests.functional.api import client as api_client
 
 from opsext import net
 from opsext.nova import _location
-from opsext.placement import stamp
+from opsext.subnet_affinity import stamp
 from tests.functional.nova import test_in_nova
 
 SAMPLE = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir,

@@ -28,7 +28,7 @@ import nova.conf
 from nova.tests.functional import integrated_helpers
 from oslo_middleware import http_proxy_to_wsgi
 
-from opsext.placement import options
+from opsext.subnet_affinity import options
 from opsext.testing import nova_cloud
 from tests.functional.nova import lb_model
 

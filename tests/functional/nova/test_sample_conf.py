@@ -21,7 +21,7 @@ from nova.scheduler import weights
 from oslo_config import cfg
 import pytest
 
-from opsext.placement import options
+from opsext.subnet_affinity import options
 
 SAMPLE = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir,
                       os.pardir, 'etc', 'placement', 'nova.conf-sample')

@@ -40,7 +40,7 @@ def make(backend, clock):
             if option.endswith('_SELF'):
                 conf[option.replace('SELF', name)] = conf.pop(option)
         filt = middleware.filter_factory({}, **conf)(_app)
-        filt.settings.backend = backend.storage
+        filt.backend = backend.storage
         filt.clock = clock
         return filt
     return make

@@ -35,7 +35,7 @@ def _filter(faulty, name, **conf):
     conf.setdefault('rules', name)
     conf.setdefault('rule_' + name, 'rates=%d/hour key=ip' % LIMIT)
     filt = middleware.filter_factory({}, **conf)(_app)
-    filt.settings.backend = faulty.storage
+    filt.backend = faulty.storage
     return filt
 
 

@@ -1,6 +1,7 @@
 """ip_whitelist in a real Swift cluster: who gets in, and how it is said."""
 
 import json
+import time
 
 import pytest
 from swift.common import wsgi
@@ -238,3 +239,31 @@ def test_bad_config_fails_at_proxy_startup_naming_option(wl_cluster, option,
         wsgi.loadapp(path)
     assert option in str(info.value)
     assert value in str(info.value)
+
+
+def _lines_of(cluster, txn, deadline=10.0):
+    """The proxy's log lines of transaction ``txn``, once the access line
+    of its 403 (written by proxy-logging after the response, so after
+    every line of the request) is in the log."""
+    end = time.monotonic() + deadline
+    while True:
+        lines = [line for line in cluster.log_text('proxy').splitlines()
+                 if txn in line]
+        if any(' HTTP/1.0 403 ' in line for line in lines) or \
+                time.monotonic() > end:
+            return lines
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize('method,sub', [
+    ('GET', ''), ('HEAD', ''), ('GET', '/secret'), ('PUT', '/secret')])
+def test_one_denied_request_is_logged_once(wl_cluster, client, locked,
+                                           method, sub):
+    # The proxy may call swift.authorize more than once for a request; a
+    # denial is one event: one log line (and one count of ``denied``).
+    resp = client.req(method, locked + sub, DENIED, body=b'x'
+                      if method == 'PUT' else b'')
+    assert resp.status == 403
+    lines = _lines_of(wl_cluster, resp.headers['x-trans-id'])
+    denials = [line for line in lines if 'denied %s' % method in line]
+    assert len(denials) == 1, lines

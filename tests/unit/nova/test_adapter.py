@@ -21,8 +21,8 @@ import pytest
 
 from opsext import net
 from opsext.nova import _adapter
-from opsext.placement import options
-from opsext.placement import stamp
+from opsext.subnet_affinity import options
+from opsext.subnet_affinity import stamp
 
 
 class _Aggregate:
@@ -70,6 +70,39 @@ def test_hosts_sharing_an_aggregate_read_it_once_per_request():
     pairs = list(_adapter_for_test().verdicts(states, _spec('10.1.2.3')))
     assert all(verdict.passes for _, verdict in pairs)
     assert doc.reads == 1
+
+
+def test_hosts_of_one_group_are_judged_once_per_request():
+    doc, ops = _Aggregate('doc', '10.1.0.0/16'), _Aggregate('ops',
+                                                            '10.2.0.0/16')
+    states = [_state('doc%d' % i, doc) for i in range(20)] + [
+        _state('ops%d' % i, ops) for i in range(20)]
+    adapter = _adapter_for_test()
+    judged = []
+    verdict = adapter.policy.verdict
+    adapter.policy.verdict = lambda host, match: judged.append(
+        host.name) or verdict(host, match)
+    pairs = list(adapter.verdicts(states, _spec('10.1.2.3')))
+    assert judged == ['doc0', 'ops0']
+    assert [v.passes for _, v in pairs] == [True] * 20 + [False] * 20
+
+
+def test_static_rules_group_hosts_by_the_rules_their_names_match():
+    conf = cfg.ConfigOpts()
+    options.register_opts(conf)
+    conf.set_override('static_rules', ['10.1.0.0/16 = doc*',
+                                       '10.0.0.0/8 = doc*, ops*'],
+                      group=options.GROUP)
+    adapter = _adapter.PolicyAdapter(
+        conf, logging.getLogger(__name__),
+        lambda spec_obj, aggregate_view: _adapter.NEW)
+    states = [_state(name) for name in ('doc1', 'ops1', 'doc2', 'dev1',
+                                        'ops2')]
+    pairs = list(adapter.verdicts(states, _spec('10.1.2.3')))
+    assert [(s.host, v.passes) for s, v in pairs] == [
+        ('doc1', True), ('ops1', False), ('doc2', True), ('dev1', True),
+        ('ops2', False)]
+    assert pairs[0][1] is pairs[2][1] and pairs[1][1] is pairs[4][1]
 
 
 def test_verdicts_take_hosts_from_a_generator():

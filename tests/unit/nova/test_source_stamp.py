@@ -9,7 +9,7 @@ import webob
 from opsext.exceptions import ConfigError
 from opsext import net
 from opsext.nova import source_stamp
-from opsext.placement import stamp
+from opsext.subnet_affinity import stamp
 
 SECRET = 's' * 32
 

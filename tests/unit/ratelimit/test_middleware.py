@@ -36,7 +36,7 @@ def make(clock):
         conf.setdefault('rules', 'per_ip')
         conf.setdefault('rule_per_ip', 'rates=3/minute key=ip')
         filt = middleware.filter_factory({}, **conf)(_app)
-        filt.settings.backend = memory.MemoryStorage()
+        filt.backend = memory.MemoryStorage()
         filt.clock = clock
         return filt
     return make
@@ -136,7 +136,7 @@ class _Broken:
 
 def test_backend_failure_fails_open_to_local_limits(make, caplog):
     filt = make()
-    filt.settings.backend = _Broken()
+    filt.backend = _Broken()
     with caplog.at_level(logging.WARNING):
         assert _statuses(filt, 5) == [200, 200, 200, 429, 429]
     warnings = [r for r in caplog.records if 'fail open' in r.getMessage()]
@@ -155,7 +155,7 @@ def test_swift_cache_backend_outside_swift_fails_open_with_reason(
 
 def test_backend_failure_fail_closed_answers_503(make):
     filt = make(fail_closed='true')
-    filt.settings.backend = _Broken()
+    filt.backend = _Broken()
     resp = _get(filt)
     assert resp.status_int == 503
     assert resp.headers['Retry-After'] == '1'
@@ -166,7 +166,7 @@ def test_unexpected_backend_exception_fails_open(make):
         def hit(self, hits, now=None):
             raise KeyError('bug')
     filt = make()
-    filt.settings.backend = Buggy()
+    filt.backend = Buggy()
     assert _get(filt).status_int == 200
 
 
@@ -206,16 +206,16 @@ def test_timeout_and_retry_interval_reach_the_backend():
         {}, rules='per_ip', rule_per_ip='rates=3/minute key=ip',
         backend='memcached://127.0.0.1:1', timeout='0.25',
         retry_interval='7')(_app)
-    assert filt.settings.backend.timeout == 0.25
-    assert filt.settings.backend.retry_interval == 7
+    assert filt.backend.timeout == 0.25
+    assert filt.backend.retry_interval == 7
 
 
 def test_default_timeout_leaves_room_for_a_loaded_machine():
     filt = middleware.filter_factory(
         {}, rules='per_ip', rule_per_ip='rates=3/minute key=ip',
         backend='redis://127.0.0.1:1')(_app)
-    assert filt.settings.backend.timeout == 0.5
-    assert filt.settings.backend.retry_interval == 1
+    assert filt.backend.timeout == 0.5
+    assert filt.backend.retry_interval == 1
 
 
 @pytest.mark.parametrize('global_conf, backend, warned', [

@@ -188,15 +188,17 @@ def test_ip_whitelist_bad_value_is_an_error(tmp_path):
     finding = _only(_check(tmp_path, options={
         'ip_whitelist': {'operator_cidrs': '10.0.0.1/8'}}), 'error')
     assert finding.reason.startswith('the proxy would not start: '
-                                     'ip_whitelist: invalid value')
+                                     'ip_whitelist [filter:ip_whitelist]: '
+                                     'invalid value')
     assert "'operator_cidrs'" in finding.reason
 
 
-def test_ip_whitelist_unknown_option_warns(tmp_path):
+def test_ip_whitelist_unknown_option_is_an_error(tmp_path):
     finding = _only(_check(tmp_path, options={'ip_whitelist': {
-        'operator_cidr': '10.0.0.0/8', 'log_level': 'DEBUG'}}), 'warning')
-    assert finding.reason == ("unknown option 'operator_cidr': the filter "
-                              "ignores it (a typo?)")
+        'operator_cidr': '10.0.0.0/8', 'log_level': 'DEBUG'}}), 'error')
+    assert finding.reason.startswith('the proxy would not start: ')
+    assert "'operator_cidr'" in finding.reason
+    assert 'unknown option' in finding.reason
 
 
 def test_ratelimit_unknown_option_is_an_error(tmp_path):

@@ -22,14 +22,50 @@ import. ``list_opts`` feeds ``oslo-config-generator`` through the
 import re
 
 from oslo_config import cfg
+from oslo_config import types
 
 from opsext.exceptions import ConfigError
 from opsext import net
-from opsext.placement import policy
+from opsext import pasteconf
+from opsext.subnet_affinity import policy
 
 GROUP = 'opsext_subnet_affinity'
 _HINT_NAME = re.compile(r'\A[A-Za-z0-9_:-]{1,255}\Z')
 PLUGIN = 'opsext subnet affinity'
+#: Shortest secret that signs source stamps.
+MIN_SECRET_LENGTH = 16
+
+
+class HintName(types.String):
+    """A scheduler hint name: letters, digits, "_", "-" and ":".
+
+    The type of nova-api's ``source_stamp`` filter option and the check
+    of ``source_address_hint`` here: one rule for both.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(type_name='hint name')
+
+    def __call__(self, value) -> str:
+        value = super().__call__(value).strip()
+        if not _HINT_NAME.match(value):
+            raise ValueError('a hint name is letters, digits, "_", "-" and '
+                             '":"')
+        return value
+
+
+class StampSecret(types.String):
+    """The secret shared by the source_stamp filter and the scheduler."""
+
+    def __init__(self) -> None:
+        super().__init__(type_name='secret')
+
+    def __call__(self, value) -> str:
+        value = super().__call__(value)
+        if len(value) < MIN_SECRET_LENGTH:
+            raise ValueError('at least %d characters' % MIN_SECRET_LENGTH)
+        return value
+
 
 OPTS = [
     cfg.MultiStrOpt(
@@ -232,11 +268,11 @@ def source_address_hint_from_conf(conf: cfg.ConfigOpts):
     value = _value(conf, 'source_address_hint')
     if value is None or not value.strip():
         return None
-    value = value.strip()
-    if not _HINT_NAME.match(value):
-        raise ConfigError(PLUGIN, GROUP + '.source_address_hint', value,
-                          'a hint name is letters, digits, "_", "-" and ":"')
-    return value
+    try:
+        return HintName()(value)
+    except ValueError as exc:
+        raise ConfigError(PLUGIN, GROUP + '.source_address_hint',
+                          value.strip(), str(exc)) from None
 
 
 def trusted_proxies_from_conf(conf: cfg.ConfigOpts) -> net.NetworkSet:
@@ -246,7 +282,7 @@ def trusted_proxies_from_conf(conf: cfg.ConfigOpts) -> net.NetworkSet:
     """
     value = _value(conf, 'trusted_proxies')
     try:
-        return net.NetworkSet(net.parse_network_list(value))
+        return pasteconf.Networks()(value)
     except net.AddressError as exc:
         raise ConfigError(PLUGIN, GROUP + '.trusted_proxies',
                           ','.join(value), str(exc)) from None
@@ -265,7 +301,8 @@ def source_stamp_secret_from_conf(conf: cfg.ConfigOpts):
     value = _value(conf, 'source_stamp_secret')
     if not value:
         return None
-    if len(value) < 16:
+    try:
+        return StampSecret()(value)
+    except ValueError as exc:
         raise ConfigError(PLUGIN, GROUP + '.source_stamp_secret', '***',
-                          'at least 16 characters')
-    return value
+                          str(exc)) from None

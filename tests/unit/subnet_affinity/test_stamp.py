@@ -5,7 +5,7 @@ import ipaddress
 import pytest
 
 from opsext import net
-from opsext.placement import stamp
+from opsext.subnet_affinity import stamp
 
 SECRET = 'x' * 32
 

@@ -40,6 +40,7 @@ the value. Nothing here raises while scheduling.
 """
 
 import fnmatch
+import functools
 import re
 from typing import Callable, Iterable, Mapping, NamedTuple, Optional
 
@@ -81,9 +82,23 @@ class RequestMatch(NamedTuple):
 
 
 class Verdict(NamedTuple):
+    """Whether a host may take a request, its weight, and why.
+
+    The reason is written only when it is read (a debug line, the
+    explainer): a request's verdicts are decided for every group of hosts,
+    and ``str()`` of a network costs more than the decision.
+    """
+
     passes: bool
     weight: float  # 1.0 on a host of the request's group, else 0.0
-    reason: str
+    why: str  # the reason, or its %-template when ``details`` is given
+    details: tuple = ()
+
+    @property
+    def reason(self) -> str:
+        if not self.details:
+            return self.why
+        return self.why % tuple(map(_text, self.details))
 
 
 def parse_static_rule(text: str) -> StaticRule:
@@ -125,27 +140,20 @@ class Policy:
         self.unmatched_requests = unmatched_requests
         self.untagged_hosts = untagged_hosts
         self._warn = warn
-        self._parsed: dict = {}   # raw metadata value -> networks or None
         self._warned: set = set()
-        self._by_name: dict = {}  # host name -> static networks
-        # Hosts share their aggregates, so their networks and verdicts
-        # are worked out once per distinct set, not once per host.
-        self._groups: dict = {}    # group key -> (networks, malformed)
-        self._verdicts: dict = {}  # (networks, malformed, match) -> Verdict
+        # Pure functions of values that repeat across hosts and requests
+        # (a cloud has few distinct metadata values; its host names are
+        # fixed): each is worked out once, in a bounded cache.
+        self._parse = functools.lru_cache(maxsize=4096)(_parse_networks)
+        self._rules_of = functools.lru_cache(maxsize=65536)(
+            self._match_rules)
 
     def _aggregate_networks(self, aggregate: str, metadata: Mapping):
         """Networks an aggregate tags its hosts with; None if malformed."""
         raw = metadata.get(self.metadata_key) if metadata else None
         if raw is None:
             return ()
-        if raw not in self._parsed:
-            if len(self._parsed) > 4096:
-                self._parsed.clear()
-            try:
-                self._parsed[raw] = tuple(net.parse_network_list(raw))
-            except (net.AddressError, TypeError, AttributeError):
-                self._parsed[raw] = None
-        networks = self._parsed[raw]
+        networks = self._parse(raw)
         if networks is None and (aggregate, raw) not in self._warned:
             self._warned.add((aggregate, raw))
             if self._warn is not None:
@@ -155,40 +163,33 @@ class Policy:
                             'value': raw})
         return networks
 
-    def _static_networks(self, name: str) -> tuple:
-        found = self._by_name.get(name)
-        if found is None:
-            if len(self._by_name) > 65536:
-                self._by_name.clear()
-            found = self._by_name[name] = tuple(
-                rule.network for rule in self.static_rules
-                if any(fnmatch.fnmatchcase(name, p) for p in rule.patterns))
-        return found
+    def _match_rules(self, name: str) -> tuple:
+        return tuple(index for index, rule in enumerate(self.static_rules)
+                     if any(fnmatch.fnmatchcase(name, pattern)
+                            for pattern in rule.patterns))
+
+    def static_rules_of(self, name: str) -> tuple:
+        """Indices of the static rules whose patterns match host ``name``.
+
+        Hosts with the same indices and aggregates are in the same group.
+        """
+        return self._rules_of(name)
 
     def host_networks(self, host: HostView):
         """(networks the host serves, names of malformed aggregates).
 
-        A frozenset and a tuple, shared by the hosts of the same group.
+        A frozenset and a tuple.
         """
-        key = (self._static_networks(host.name),
-               tuple([(aggregate, metadata.get(self.metadata_key)
-                       if metadata else None)
-                      for aggregate, metadata in host.aggregates]))
-        found = self._groups.get(key)
-        if found is None:
-            if len(self._groups) > 4096:
-                self._groups.clear()
-            networks = set(key[0])
-            malformed = []
-            for aggregate, metadata in host.aggregates:
-                parsed = self._aggregate_networks(aggregate, metadata)
-                if parsed is None:
-                    malformed.append(aggregate)
-                else:
-                    networks.update(parsed)
-            found = self._groups[key] = (frozenset(networks),
-                                         tuple(malformed))
-        return found
+        networks = {self.static_rules[index].network
+                    for index in self._rules_of(host.name)}
+        malformed = []
+        for aggregate, metadata in host.aggregates:
+            parsed = self._aggregate_networks(aggregate, metadata)
+            if parsed is None:
+                malformed.append(aggregate)
+            else:
+                networks.update(parsed)
+        return frozenset(networks), tuple(malformed)
 
     def match(self, address: Optional[net.IPAddress],
               hosts: Iterable[HostView] = ()) -> RequestMatch:
@@ -282,42 +283,35 @@ class Policy:
         if match.closed:
             return Verdict(False, 0.0, match.reason)
         networks, malformed = self.host_networks(host)
-        key = (networks, malformed, match)
-        found = self._verdicts.get(key)
-        if found is None:
-            if len(self._verdicts) > 4096:
-                self._verdicts.clear()
-            found = self._verdicts[key] = self._verdict(networks, malformed,
-                                                        match)
-        return found
+        return self._verdict(networks, malformed, match)
 
     def _verdict(self, networks: frozenset, malformed: tuple,
                  match: RequestMatch) -> Verdict:
-        # A host's verdict depends only on its networks and the match; the
-        # reasons (str() of networks and addresses) cost more than the
-        # decision, so they are built once per group and request.
         if malformed:
             return Verdict(False, 0.0, 'aggregate %s has malformed %s '
-                           'metadata' % (', '.join(malformed),
-                                         self.metadata_key))
+                           'metadata', (', '.join(malformed),
+                                        self.metadata_key))
         if not match.networks:
             if self.unmatched_requests == 'any':
-                return Verdict(True, 0.0, '%s; unmatched_requests=any'
-                               % match.reason)
+                return Verdict(True, 0.0, '%s; unmatched_requests=any',
+                               (match.reason,))
             if self.unmatched_requests == 'untagged' and not networks:
-                return Verdict(True, 0.0, '%s; host is in no subnet group'
-                               % match.reason)
-            return Verdict(False, 0.0, '%s; unmatched_requests=%s%s' % (
-                match.reason, self.unmatched_requests,
-                ' and the host serves %s' % _names(networks) if networks
-                else ''))
+                return Verdict(True, 0.0, '%s; host is in no subnet group',
+                               (match.reason,))
+            if networks:
+                return Verdict(False, 0.0, '%s; unmatched_requests=%s and '
+                               'the host serves %s', (
+                                   match.reason, self.unmatched_requests,
+                                   networks))
+            return Verdict(False, 0.0, '%s; unmatched_requests=%s',
+                           (match.reason, self.unmatched_requests))
         shared = match.networks & networks
         if shared and match.anchor is not None:
-            return Verdict(True, 1.0, 'serves %s, as %s does'
-                           % (_names(shared), match.anchor))
+            return Verdict(True, 1.0, 'serves %s, as %s does',
+                           (shared, match.anchor))
         if shared:
-            return Verdict(True, 1.0, 'serves %s, the longest match for %s'
-                           % (match.network, match.address))
+            return Verdict(True, 1.0, 'serves %s, the longest match for %s',
+                           (match.network, match.address))
         if not networks:
             if self.untagged_hosts == 'allow':
                 return Verdict(True, 0.0, 'host is in no subnet group; '
@@ -326,12 +320,25 @@ class Policy:
                            'untagged_hosts=deny')
         if match.anchor is not None:
             return Verdict(False, 0.0, "serves %s; the instance's host %s "
-                           "serves %s" % (_names(networks), match.anchor,
-                                          _names(match.networks)))
+                           "serves %s", (networks, match.anchor,
+                                         match.networks))
         return Verdict(False, 0.0, 'serves %s; the request from %s is for '
-                       '%s' % (_names(networks), match.address,
-                               match.network))
+                       '%s', (networks, match.address, match.network))
+
+
+def _parse_networks(raw) -> Optional[tuple]:
+    """The networks of a metadata value; None if malformed."""
+    try:
+        return tuple(net.parse_network_list(raw))
+    except (net.AddressError, TypeError, AttributeError):
+        return None
 
 
 def _names(networks) -> str:
     return ', '.join(sorted(str(n) for n in networks))
+
+
+def _text(detail) -> str:
+    if isinstance(detail, frozenset):
+        return _names(detail)
+    return str(detail)

@@ -3,7 +3,7 @@
 import pytest
 
 from opsext import net
-from opsext.placement import policy
+from opsext.subnet_affinity import policy
 
 
 def _rules(*texts):
@@ -220,11 +220,21 @@ def test_no_address_is_refused_even_with_unmatched_any():
     assert not pol.verdict(_host('dev1'), match).passes
 
 
-def test_hosts_of_one_group_share_their_verdict():
+def test_a_reason_is_written_only_when_read():
     pol = policy.Policy()
-    hosts = [_host('a', '10.1.0.0/16'), _host('b', '10.1.0.0/16')]
+    hosts = [_host('a', '10.1.0.0/16'), _host('b', '10.2.0.0/16')]
     match = pol.match(net.parse_address('10.2.0.1'), hosts)
-    assert pol.verdict(hosts[0], match) is pol.verdict(hosts[1], match)
+    verdict = pol.verdict(hosts[0], match)
+    assert verdict.details  # kept as objects, not yet text
+    assert verdict.reason == ('serves 10.1.0.0/16; the request from '
+                              '10.2.0.1 is for 10.2.0.0/16')
+
+
+def test_a_reason_with_a_percent_sign_is_kept_verbatim():
+    pol = policy.Policy()
+    match = pol.closed('cannot read the aggregates: 100% broken')
+    verdict = pol.verdict(_host('a', '10.1.0.0/16'), match)
+    assert verdict.reason == 'cannot read the aggregates: 100% broken'
 
 
 def test_changed_aggregate_metadata_is_seen_at_once():

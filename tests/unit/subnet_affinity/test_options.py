@@ -16,7 +16,7 @@ from oslo_config import cfg
 import pytest
 
 from opsext.exceptions import ConfigError
-from opsext.placement import options
+from opsext.subnet_affinity import options
 
 
 @pytest.fixture
