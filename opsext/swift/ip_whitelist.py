@@ -263,7 +263,8 @@ class IPWhitelistMiddleware(pasteconf.PasteFilter):
             # The proxy answers such a path with 404 before it calls
             # swift.authorize; a path we cannot read is never let through.
             return self._refuse(swob.Request(env), client, None, None,
-                                _Denied('path %r cannot be split' % path))
+                                _Denied("path %r cannot be split" % path),
+                                reported)
         if not account:
             return None
         if obj and _routes.writes_pre_authorized_link(env, account,
