@@ -59,7 +59,7 @@ _NETWORK_CLASS = {4: ipaddress.IPv4Network, 6: ipaddress.IPv6Network}
 # per entry when its list is not in the parse cache. It shows through the
 # proxy: a request refused after parsing a ~480-entry list (Swift's 4 KiB
 # metadata limit) took 6.0 ms with it and 10.4 ms with the general path
-# alone (the setup of bench_ip_whitelist.py section 3, both in one run,
+# alone (the setup of bench_ip_allowlist.py section 3, both in one run,
 # 2026-11). Anything else takes the general path, which decides.
 _OCTET = r'(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])'
 _IPV4_ENTRY = re.compile(r'\A%s\.%s\.%s\.%s(?:/(3[0-2]|[12][0-9]|[0-9]))?\Z'
@@ -265,7 +265,7 @@ class NetworkSet:
         self._ends: dict[int, list[int]] = {4: [], 6: []}
         # Merge overlapping and adjacent ranges as integers: an order of
         # magnitude cheaper than ipaddress.collapse_addresses, which builds
-        # supernet objects (bench_ip_whitelist.py, section 3: a list near
+        # supernet objects (bench_ip_allowlist.py, section 3: a list near
         # Swift's 4 KiB metadata limit).
         for version, first, last in sorted(ranges):
             starts, ends = self._starts[version], self._ends[version]

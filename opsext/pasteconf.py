@@ -13,7 +13,7 @@
 
 """The base of opsext's paste filters: typed options, read once at start-up.
 
-Every opsext paste filter (``ip_whitelist``, ``ratelimit``,
+Every opsext paste filter (``ip_allowlist``, ``ratelimit``,
 ``client_address``, ``source_stamp``) declares its options once, as typed
 ``oslo.config`` options (``OPTS``). The same declarations feed
 ``oslo-config-generator`` (:mod:`opsext.opts`), the sample stanzas in

@@ -31,12 +31,12 @@ import sys
 
 # The opsext filters and their sections; names as in
 # etc/swift/proxy-server.conf-sample.
-OPSEXT_FILTERS = ('ip_whitelist', 'opsext_ratelimit')
+OPSEXT_FILTERS = ('ip_allowlist', 'opsext_ratelimit')
 # The rule names also mark the responses (RateLimit-Policy), which the
 # probe plugin looks for.
 RULE_NAMES = ('compat_ip', 'compat_account')
 OPSEXT_SECTIONS = {
-    'filter:ip_whitelist': {'use': 'egg:opsext#ip_allowlist'},
+    'filter:ip_allowlist': {'use': 'egg:opsext#ip_allowlist'},
     'filter:opsext_ratelimit': {
         'use': 'egg:opsext#ratelimit',
         'backend': 'memory://',

@@ -17,7 +17,7 @@ tools/swift_compat.sh loads it (``-p swift_compat_probe``) into both runs
 of Swift's in-process functional tests. Once per test module, when Swift's
 ``setUpModule`` has started that module's in-process cluster, it asks the
 proxy ``GET /info`` and, as ``test:tester``, ``HEAD`` the account; it
-records whether ``ip_whitelist`` is in ``/info`` and the
+records whether ``ip_allowlist`` is in ``/info`` and the
 ``RateLimit-Policy`` of the answer, and writes the records as JSON to
 ``OPSEXT_SWIFT_COMPAT_PROBE``. A gate that silently ran without the
 filters would be worthless: ``swift_compat_probe.py check with|without
@@ -76,7 +76,7 @@ def probe(tf) -> dict:
     return {
         'proxy': root,
         'pipeline': _pipeline(tf),
-        'ip_whitelist_in_info': 'ip_whitelist' in info,
+        'ip_allowlist_in_info': 'ip_allowlist' in info,
         'account_head_status': status,
         'ratelimit_policy': account_headers.get('RateLimit-Policy', ''),
     }
@@ -131,9 +131,9 @@ def pytest_report_header(config):
 
 
 def has_opsext(record: dict) -> tuple[bool, bool]:
-    """(ip_whitelist seen, opsext rate limiter seen) in one record."""
+    """(ip_allowlist seen, opsext rate limiter seen) in one record."""
     policy = record.get('ratelimit_policy', '')
-    return (bool(record.get('ip_whitelist_in_info')),
+    return (bool(record.get('ip_allowlist_in_info')),
             all(marker in policy for marker in RULE_MARKERS))
 
 
@@ -155,7 +155,7 @@ def check(mode: str, path: str) -> list[str]:
         want = (mode == 'with',) * 2
         if seen != want:
             problems.append(
-                '%s: expected %s opsext, but ip_whitelist in /info: %s, '
+                '%s: expected %s opsext, but ip_allowlist in /info: %s, '
                 'opsext RateLimit-Policy: %r' % (
                     module, mode, seen[0], record['ratelimit_policy']))
     return problems

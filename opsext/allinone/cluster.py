@@ -20,9 +20,9 @@ waits until the whole chain serves: each server's ``/healthcheck``, a
 ``HEAD`` on each storage server's device, then a tempauth token and a
 ``HEAD`` of the account through the proxy.  Usage::
 
-    with SwiftCluster(pipeline_filters=['ip_whitelist'],
-                      filter_conf={'ip_whitelist': {
-                          'use': 'egg:opsext#ip_whitelist'}}) as cluster:
+    with SwiftCluster(pipeline_filters=['ip_allowlist'],
+                      filter_conf={'ip_allowlist': {
+                          'use': 'egg:opsext#ip_allowlist'}}) as cluster:
         storage_url, token = cluster.get_token()
         status, headers, body = cluster.request(
             'PUT', storage_url + '/c', {'X-Auth-Token': token},

@@ -13,7 +13,7 @@
 """``opsext allowlist-audit``: the allowlists a cluster already holds.
 
 Read-only: lists every account and container that holds ``allow-*``
-metadata, what each will lock once ``ip_whitelist`` is in the pipeline,
+metadata, what each will lock once ``ip_allowlist`` is in the pipeline,
 and which are malformed (see :mod:`opsext.swift.allowlist_audit`)::
 
     opsext allowlist-audit --internal-client-conf \\
@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         'allowlist-audit',
         help='list the allowlists a Swift cluster already holds (read-only)',
-        description='Before enabling ip_whitelist: list every account and '
+        description='Before enabling ip_allowlist: list every account and '
                     'container that holds allow-* metadata, what each will '
                     'lock, and which are malformed. Reads through Swift\'s '
                     'internal client (HEAD and GET only). Exit status: 0 '

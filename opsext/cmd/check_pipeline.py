@@ -16,7 +16,7 @@
 Loads a Swift proxy config the way the proxy does (see
 :mod:`opsext.swift.pipeline_check`) and prints one line per finding::
 
-    ERROR ip_whitelist: domain_remap must be to its left: ...
+    ERROR ip_allowlist: domain_remap must be to its left: ...
     WARNING opsext_ratelimit: listed twice in the pipeline: ...
 
 Exit status: 0 when no error was found (warnings too, with ``--strict``),
@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help='check the opsext filters of a Swift proxy pipeline',
         description='Load a Swift proxy-server.conf the way the proxy does '
                     'and report misplaced or misconfigured opsext filters '
-                    '(ip_whitelist, ratelimit), each with the reason. Exit '
+                    '(ip_allowlist, ratelimit), each with the reason. Exit '
                     'status: 0 no error found, 1 errors found (or warnings, '
                     'with --strict), 2 bad usage or unreadable file.')
     parser.add_argument('config', metavar='PROXY_SERVER_CONF',

@@ -13,7 +13,7 @@
 """``opsext demo``: a throwaway service with the opsext plugins enabled.
 
 ``opsext demo swift`` (or just ``opsext demo``) starts a real all-in-one
-Swift cluster on loopback with the ``ip_whitelist`` filter right after
+Swift cluster on loopback with the ``ip_allowlist`` filter right after
 ``tempauth``, prints its endpoint, credentials and ``swift`` commands to try
 it, and runs until Ctrl-C or SIGTERM (or for ``--for SECONDS``).
 ``--no-filters`` runs the same cluster without the filter, to compare with
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 USER, KEY = 'test:tester', 'testing'
 #: The opsext filters right after tempauth: section name -> its options.
 FILTERS = {
-    'ip_whitelist': {'use': 'egg:opsext#ip_allowlist'},
+    'ip_allowlist': {'use': 'egg:opsext#ip_allowlist'},
     'opsext_ratelimit': {
         'use': 'egg:opsext#ratelimit',
         # Counters in the demo's own memcached, through Swift's cache.
@@ -54,7 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         'demo', help='run a demo service with the opsext plugins',
         description='Start a real all-in-one Swift cluster on loopback with '
-                    'the opsext filters (ip_whitelist, opsext_ratelimit) '
+                    'the opsext filters (ip_allowlist, opsext_ratelimit) '
                     'right after tempauth, print how to use it, and run '
                     'until Ctrl-C or SIGTERM.')
     parser.add_argument('target', nargs='?', default='swift',

@@ -18,10 +18,10 @@ reading and writing the file is left to the caller (the DevStack plugin
 does it with DevStack's ``iniget``/``iniset``)::
 
     $ opsext pipeline insert --pipeline "catch_errors cache tempauth \\
-          copy proxy-logging proxy-server" ip_whitelist opsext_ratelimit
-    catch_errors cache tempauth ip_whitelist opsext_ratelimit copy \\
+          copy proxy-logging proxy-server" ip_allowlist opsext_ratelimit
+    catch_errors cache tempauth ip_allowlist opsext_ratelimit copy \\
     proxy-logging proxy-server
-    $ opsext pipeline remove --pipeline "..." ip_whitelist opsext_ratelimit
+    $ opsext pipeline remove --pipeline "..." ip_allowlist opsext_ratelimit
 
 ``insert`` puts the missing filters, in the order given, right after the
 rightmost of the filters they must follow (:data:`AFTER`: cache, the path
@@ -30,7 +30,7 @@ in the pipeline stays where it is, so a second run changes nothing and an
 operator's own placement is kept. It refuses, naming the culprit, when one
 of the filters that must stay to the right (:data:`BEFORE`) is left of that
 point. ``remove`` drops every occurrence of the given filters and nothing
-else. The positions are those of ``doc/source/ip_whitelist.rst`` and
+else. The positions are those of ``doc/source/ip_allowlist.rst`` and
 ``doc/source/ratelimit.rst``.
 
 With ``--keep-blanks`` the pipeline's own blanks are kept (DevStack's

@@ -11,9 +11,9 @@
 # under the License.
 
 
-"""The options of the ip_whitelist (ip_allowlist) filter.
+"""The options of the ip_allowlist (ip_allowlist) filter.
 
-Apart from :mod:`opsext.swift.ip_whitelist` so that
+Apart from :mod:`opsext.swift.ip_allowlist` so that
 ``oslo-config-generator`` and the docs (:mod:`opsext.opts`) read them
 without importing Swift.
 """

@@ -23,10 +23,10 @@ code it loads, not by its section name.
 import configparser
 from typing import List, NamedTuple
 
-IP_WHITELIST = 'opsext:ip_whitelist'
+IP_ALLOWLIST = 'opsext:ip_allowlist'
 RATELIMIT = 'opsext:ratelimit'
 _OPSEXT_MODULES = {
-    'opsext.swift.ip_whitelist': IP_WHITELIST,
+    'opsext.swift.ip_allowlist': IP_ALLOWLIST,
     'opsext.ratelimit.middleware': RATELIMIT,
 }
 #: keystonemiddleware's auth_token: it confirms project and user.
@@ -37,7 +37,7 @@ class Stage(NamedTuple):
     """One filter (or the app) of the pipeline, as the proxy loads it."""
 
     name: str       # the name in the pipeline (its section name)
-    kind: str       # what code it runs: 'tempauth', IP_WHITELIST...
+    kind: str       # what code it runs: 'tempauth', IP_ALLOWLIST...
     context: object  # its paste.deploy loader context
     added: bool     # inserted by the proxy, not written in the pipeline
 

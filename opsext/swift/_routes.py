@@ -15,7 +15,7 @@
 The allowlist protects a container's data, not a path. Swift 2.38 keeps
 some of a container's data in other containers, and some of its
 middlewares reach those with pre-authorized sub-requests that never call
-``swift.authorize`` (``doc/source/ip_whitelist.rst`` lists every route):
+``swift.authorize`` (``doc/source/ip_allowlist.rst`` lists every route):
 
 * ``object_versioning`` keeps old versions in the reserved container
   ``\\x00versions\\x00<name>`` (``build_versions_container_name`` in

@@ -34,7 +34,7 @@ from typing import List, NamedTuple, Optional
 from opsext.exceptions import ConfigError
 from opsext.swift import _pipeline
 from opsext.swift._pipeline import AUTHTOKEN
-from opsext.swift._pipeline import IP_WHITELIST
+from opsext.swift._pipeline import IP_ALLOWLIST
 from opsext.swift._pipeline import RATELIMIT
 from opsext.swift._pipeline import Stage
 from opsext.swift._pipeline import UnreadableConfig
@@ -129,18 +129,18 @@ def check_stages(stages: List[Stage]) -> List[Finding]:
     """Every finding for the opsext filters of a loaded pipeline."""
     findings: List[Finding] = []
     seen: dict = {}
-    ours = [s for s in stages if s.kind in (IP_WHITELIST, RATELIMIT)]
+    ours = [s for s in stages if s.kind in (IP_ALLOWLIST, RATELIMIT)]
     if not ours:
         findings.append(Finding(WARNING, 'pipeline', 'no opsext filter in '
                                 'the pipeline'))
     for index, stage in enumerate(stages):
-        if stage.kind not in (IP_WHITELIST, RATELIMIT):
+        if stage.kind not in (IP_ALLOWLIST, RATELIMIT):
             continue
         left, right = stages[:index], stages[index + 1:]
         findings.extend(_duplicates(stage, seen))
         built = _build(stage, findings)
-        if stage.kind == IP_WHITELIST:
-            findings.extend(_ip_whitelist_position(stage, left, right))
+        if stage.kind == IP_ALLOWLIST:
+            findings.extend(_ip_allowlist_position(stage, left, right))
         elif built is not None:
             findings.extend(_ratelimit_position(stage, built.settings, left,
                                                 right))
@@ -148,12 +148,12 @@ def check_stages(stages: List[Stage]) -> List[Finding]:
 
 
 def _duplicates(stage: Stage, seen: dict) -> List[Finding]:
-    first = seen.setdefault(stage.kind if stage.kind == IP_WHITELIST
+    first = seen.setdefault(stage.kind if stage.kind == IP_ALLOWLIST
                             else stage.name, stage)
     if first is stage:
         return []
-    if stage.kind == IP_WHITELIST:
-        return [Finding(WARNING, stage.name, 'a second ip_whitelist filter '
+    if stage.kind == IP_ALLOWLIST:
+        return [Finding(WARNING, stage.name, 'a second ip_allowlist filter '
                         '(the first is %s): each request is checked twice'
                         % first.name)]
     return [Finding(WARNING, stage.name, 'listed twice in the pipeline: '
@@ -189,7 +189,7 @@ def _first(stages: List[Stage], kinds) -> Optional[Stage]:
     return next((s for s in stages if s.kind in kinds), None)
 
 
-def _ip_whitelist_position(stage: Stage, left: List[Stage],
+def _ip_allowlist_position(stage: Stage, left: List[Stage],
                            right: List[Stage]) -> List[Finding]:
     found = []
 

@@ -70,25 +70,25 @@ def test_demo_pipeline_is_clean(tmp_path):
         0, '%s: no problems found\n' % conf)
 
 
-def test_ip_whitelist_before_auth_exits_1(tmp_path):
-    conf = _sample_with(tmp_path, 'tempauth ip_whitelist',
-                        'ip_whitelist tempauth')
+def test_ip_allowlist_before_auth_exits_1(tmp_path):
+    conf = _sample_with(tmp_path, 'tempauth ip_allowlist',
+                        'ip_allowlist tempauth')
     result = _run(conf)
     assert result.returncode == 1
     assert result.stdout.splitlines()[0].startswith(
-        'ERROR ip_whitelist: tempauth must be to its left')
+        'ERROR ip_allowlist: tempauth must be to its left')
     assert result.stdout.splitlines()[-1] == '%s: 1 error, 0 warnings' % conf
 
 
-def test_domain_remap_after_ip_whitelist_exits_1(tmp_path):
-    conf = _sample_with(tmp_path, 'ip_whitelist opsext_ratelimit',
-                        'ip_whitelist domain_remap opsext_ratelimit')
+def test_domain_remap_after_ip_allowlist_exits_1(tmp_path):
+    conf = _sample_with(tmp_path, 'ip_allowlist opsext_ratelimit',
+                        'ip_allowlist domain_remap opsext_ratelimit')
     with open(conf, 'a') as fp:
         fp.write('\n[filter:domain_remap]\nuse = egg:swift#domain_remap\n')
     result = _run(conf)
     assert result.returncode == 1
     assert result.stdout.startswith(
-        'ERROR ip_whitelist: domain_remap must be to its left')
+        'ERROR ip_allowlist: domain_remap must be to its left')
 
 
 def test_bad_option_value_exits_1_in_json(tmp_path):
@@ -98,7 +98,7 @@ def test_bad_option_value_exits_1_in_json(tmp_path):
     assert result.returncode == 1
     [finding] = json.loads(result.stdout)['findings']
     assert finding['severity'] == 'error'
-    assert finding['filter'] == 'ip_whitelist'
+    assert finding['filter'] == 'ip_allowlist'
     assert 'operator_cidrs' in finding['reason']
 
 
@@ -107,18 +107,18 @@ def test_unknown_option_exits_1(tmp_path):
     result = _run(conf)
     assert result.returncode == 1
     assert result.stdout.startswith(
-        'ERROR ip_whitelist: the proxy would not start: ')
+        'ERROR ip_allowlist: the proxy would not start: ')
     assert "'deny_mesage'" in result.stdout.splitlines()[0]
 
 
 def test_warning_exits_0_and_1_with_strict(tmp_path):
-    conf = _sample_with(tmp_path, 'tempauth ip_whitelist opsext_ratelimit '
-                        'staticweb copy', 'tempauth staticweb ip_whitelist '
+    conf = _sample_with(tmp_path, 'tempauth ip_allowlist opsext_ratelimit '
+                        'staticweb copy', 'tempauth staticweb ip_allowlist '
                         'opsext_ratelimit copy')
     result = _run(conf)
     assert result.returncode == 0
     assert result.stdout.startswith(
-        'WARNING ip_whitelist: staticweb must be to its right')
+        'WARNING ip_allowlist: staticweb must be to its right')
     assert _run('--strict', conf).returncode == 1
 
 

@@ -37,9 +37,9 @@ def _banner_value(out, label):
     return match.group(1)
 
 
-def test_demo_with_ip_whitelist_stops_by_itself():
+def test_demo_with_ip_allowlist_stops_by_itself():
     result = _run_demo('swift', '--for', '1')
-    assert ('with ip_whitelist, opsext_ratelimit right after tempauth'
+    assert ('with ip_allowlist, opsext_ratelimit right after tempauth'
             in result.stdout)
     auth_url = _banner_value(result.stdout, 'Auth URL')
     assert ('swift -A %s -U test:tester -K testing stat' % auth_url
@@ -54,7 +54,7 @@ def test_demo_without_filters_keeps_a_given_workdir(tmp_path):
     result = _run_demo('--no-filters', '--for', '0.5', '--workdir', workdir)
     assert 'plain Swift (no opsext filter)' in result.stdout
     with open(os.path.join(workdir, 'proxy-server.conf')) as conf:
-        assert 'ip_whitelist' not in conf.read()
+        assert 'ip_allowlist' not in conf.read()
     assert os.path.exists(os.path.join(workdir, 'log', 'proxy.log'))
 
 

@@ -10,7 +10,7 @@ def _ours(group):
             if ep.value.startswith('opsext.')}
 
 
-@pytest.mark.parametrize('name', ['ip_whitelist', 'ip_allowlist'])
+@pytest.mark.parametrize('name', ['ip_allowlist', 'ip_allowlist'])
 def test_paste_filter_factory_loads(name):
     factory = _ours('paste.filter_factory')[name].load()
     filt = factory({}, operator_cidrs='192.0.2.0/24')

@@ -29,7 +29,7 @@ TOP = os.path.join(os.path.dirname(__file__), '..', '..')
 
 #: module -> the page whose catalogue lists its messages
 PAGES = {
-    'opsext/swift/ip_whitelist.py': 'doc/source/ip_whitelist.rst',
+    'opsext/swift/ip_allowlist.py': 'doc/source/ip_allowlist.rst',
     'opsext/ratelimit/middleware.py': 'doc/source/ratelimit.rst',
     'opsext/ratelimit/reporting.py': 'doc/source/ratelimit.rst',
     'opsext/nova/filters.py': 'doc/source/placement.rst',
@@ -82,7 +82,7 @@ CASES = [(path, line, message) for path in sorted(PAGES)
 def test_the_walk_finds_the_messages():
     # A walk that found nothing would make the test below vacuous.
     found = {path for path, _, _ in CASES}
-    assert 'opsext/swift/ip_whitelist.py' in found
+    assert 'opsext/swift/ip_allowlist.py' in found
     assert 'opsext/ratelimit/reporting.py' in found
     assert 'opsext/nova/_adapter.py' in found
     assert len(CASES) >= 15

@@ -11,7 +11,7 @@ from opsext.exceptions import ConfigError
 from opsext import net
 from opsext import pasteconf
 from opsext.ratelimit import middleware
-from opsext.swift import ip_whitelist
+from opsext.swift import ip_allowlist
 
 
 class _Demo(pasteconf.PasteFilter):
@@ -158,7 +158,7 @@ def test_constructor_takes_swifts_shape():
 def test_options_of_every_filter_are_typed_oslo_options():
     from opsext import client_address
     from opsext.nova import source_stamp
-    for opts in (ip_whitelist.OPTS, middleware.OPTS,
+    for opts in (ip_allowlist.OPTS, middleware.OPTS,
                  client_address.ClientAddressMiddleware.OPTS,
                  source_stamp.SourceStampMiddleware.OPTS):
         assert opts and all(isinstance(o, cfg.Opt) for o in opts)
@@ -180,27 +180,40 @@ def test_ratelimit_logger_is_chosen_at_load_outside_swift():
     assert filt.logger is middleware.LOG
 
 
-def test_ip_whitelist_settings_are_immutable():
-    filt = ip_whitelist.filter_factory({})(_app)
+def test_ip_allowlist_settings_are_immutable():
+    filt = ip_allowlist.filter_factory({})(_app)
     with pytest.raises(AttributeError):
         filt.settings.enforce = False
 
 
 def test_deprecated_ip_whitelist_entry_point_warns_once(caplog):
     caplog.set_level(logging.WARNING, logger='opsext')
-    make_filter = ip_whitelist.deprecated_filter_factory(
+    make_filter = ip_allowlist.deprecated_filter_factory(
         {}, __name__='allow', operator_cidrs='192.0.2.0/24')
     make_filter(_app)
     assert [r.getMessage() for r in caplog.records
             if 'deprecated' in r.getMessage()] == [
         'ip_whitelist [filter:allow]: use = egg:opsext#ip_whitelist is '
         'deprecated and will be removed in a future release: use '
-        'egg:opsext#ip_allowlist (the same filter)']
+        'egg:opsext#ip_allowlist (the same filter; its log route, statsd '
+        'metrics and /info key are then named ip_allowlist)']
+
+
+def test_deprecated_entry_point_keeps_the_names_a_deployment_sees():
+    # Its log route and statsd prefix, and the /info key clients read.
+    from swift.common import registry
+    old = ip_allowlist.deprecated_filter_factory({})(_app)
+    new = ip_allowlist.filter_factory({})(_app)
+    assert (old.NAME, new.NAME) == ('ip_whitelist', 'ip_allowlist')
+    assert old.logger.logger.name == 'ip_whitelist'
+    assert new.logger.logger.name == 'ip_allowlist'
+    assert {'ip_whitelist', 'ip_allowlist'} <= set(
+        registry.get_swift_info())
 
 
 def test_ip_allowlist_entry_point_does_not_warn(caplog):
     caplog.set_level(logging.WARNING, logger='opsext')
-    ip_whitelist.filter_factory({}, operator_cidrs='192.0.2.0/24')(_app)
+    ip_allowlist.filter_factory({}, operator_cidrs='192.0.2.0/24')(_app)
     assert not [r for r in caplog.records if 'deprecated' in r.getMessage()]
 
 

@@ -7,11 +7,11 @@ import re
 import pytest
 
 from opsext.ratelimit import middleware
-from opsext.swift import ip_whitelist
+from opsext.swift import ip_allowlist
 
 ETC = os.path.join(os.path.dirname(__file__), '..', '..', 'etc')
 FACTORIES = {
-    'egg:opsext#ip_allowlist': ip_whitelist.filter_factory,
+    'egg:opsext#ip_allowlist': ip_allowlist.filter_factory,
     'egg:opsext#ratelimit': middleware.filter_factory,
 }
 
@@ -48,9 +48,9 @@ DOC = os.path.join(os.path.dirname(__file__), '..', '..', 'doc', 'source')
 _RULE_OPTIONS = ('rules', 'rule_<name>', 'override_<name>')
 PASTE_OPTIONS = {
     # filter: (code options, doc page, namespace, sample section, extra)
-    'ip_whitelist': ({o.name for o in ip_whitelist.OPTS},
-                     'ip_whitelist.rst', 'opsext.ip_allowlist',
-                     'filter:ip_whitelist', ()),
+    'ip_allowlist': ({o.name for o in ip_allowlist.OPTS},
+                     'ip_allowlist.rst', 'opsext.ip_allowlist',
+                     'filter:ip_allowlist', ()),
     'ratelimit': ({o.name for o in middleware.OPTS}, 'ratelimit.rst',
                   'opsext.ratelimit', 'filter:opsext_ratelimit',
                   _RULE_OPTIONS),

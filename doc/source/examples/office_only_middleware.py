@@ -1,6 +1,6 @@
 """office only: Swift containers that open only to the addresses they list.
 
-A Swift proxy middleware, after the Operations Guide's ip_whitelist
+A Swift proxy middleware, after the Operations Guide's ip_allowlist
 example. A container whose metadata has ``X-Container-Meta-Allow-<any>``
 headers serves its objects and listings only to client addresses or
 networks those headers list (commas between them); other clients get 403.

@@ -16,7 +16,7 @@
 With ``OPSEXT_TEST_TARGET=deployed`` the target is the deployed Swift the
 ``OPSEXT_TEST_*`` variables describe (:mod:`opsext.testing.target`);
 otherwise a local :class:`~opsext.allinone.cluster.SwiftCluster`
-with ip_whitelist and the rate limiter right after tempauth, reached over
+with ip_allowlist and the rate limiter right after tempauth, reached over
 TCP exactly as a deployed one is, so CI runs this suite too.
 
 Every container the suite creates is deleted at the end. A container the
@@ -36,9 +36,9 @@ from opsext.testing import target as target_mod
 
 OPERATOR = '127.0.0.200'
 LOCAL_WRITES = 10
-LOCAL_FILTERS = ['ip_whitelist', 'opsext_ratelimit']
+LOCAL_FILTERS = ['ip_allowlist', 'opsext_ratelimit']
 LOCAL_FILTER_CONF = {
-    'ip_whitelist': {'use': 'egg:opsext#ip_whitelist',
+    'ip_allowlist': {'use': 'egg:opsext#ip_allowlist',
                      'operator_cidrs': OPERATOR + '/32'},
     'opsext_ratelimit': {
         'use': 'egg:opsext#ratelimit',

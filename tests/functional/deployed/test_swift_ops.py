@@ -37,11 +37,11 @@ def _status(session, method, path, headers=None, body=b''):
     return session.request(method, path, headers, body)[0]
 
 
-def test_proxy_announces_ip_whitelist_in_info(session):
+def test_proxy_announces_ip_allowlist_in_info(session):
     status, _headers, body = target_mod.request(
         session.proxy_url + '/info', 'GET', cacert=session.target.cacert)
     assert status == 200, body
-    assert 'ip_whitelist' in json.loads(body), sorted(json.loads(body))
+    assert 'ip_allowlist' in json.loads(body), sorted(json.loads(body))
 
 
 def test_open_container_serves_its_objects(session, containers):

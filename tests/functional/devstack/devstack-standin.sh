@@ -46,6 +46,14 @@ function die {
     exit $exitcode
 }
 
+# functions-common: deprecated. Adds the text to DEPRECATED_TEXT (stack.sh
+# prints it again at its end) and warns on stderr.
+function deprecated {
+    local text=$1
+    DEPRECATED_TEXT+="\n$text"
+    echo "WARNING: $text" >&2
+}
+
 # functions-common: trueorfalse.
 function trueorfalse {
     local default=$1

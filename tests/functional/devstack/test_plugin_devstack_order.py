@@ -44,7 +44,7 @@ def test_post_config_finds_opsext_where_install_put_it(tmp_path, global_venv,
     stack.run('stack', 'install')
     assert stack.installed_in() == [where]
     stack.run('stack', 'post-config')
-    assert 'ip_whitelist' in read(stack.proxy_conf)
+    assert 'ip_allowlist' in read(stack.proxy_conf)
     assert 'SubnetAffinityFilter' in read(stack.nova_conf)
 
 
@@ -58,7 +58,7 @@ def test_the_python_of_settings_time_has_no_opsext(tmp_path):
     with pytest.raises(plugin_runner.PhaseError) as info:
         stack.run('stack', 'post-config', OPSEXT_PYTHON=system_python)
     assert "No module named 'opsext'" in str(info.value)
-    assert 'cannot insert ip_whitelist opsext_ratelimit' in str(info.value)
+    assert 'cannot insert ip_allowlist opsext_ratelimit' in str(info.value)
 
 
 @pytest.mark.parametrize('global_venv', ['True', 'False'])

@@ -363,4 +363,4 @@ def test_without_the_scheduler_nova_conf_is_not_touched(tmp_path):
     stack.run('stack', 'extra')
     assert read(stack.nova_conf) == nova
     assert aggregates(stack) == {}
-    assert 'ip_whitelist' in read(stack.proxy_conf)
+    assert 'ip_allowlist' in read(stack.proxy_conf)

@@ -46,7 +46,7 @@ DEVSTACK_PIPELINE = SAMPLE_PIPELINE.replace(
     'tempauth', 'crossdomain tempauth  formpost staticweb').replace(
     'proxy-logging proxy-server', 'proxy-logging  proxy-server')
 WITH_OURS = DEVSTACK_PIPELINE.replace(
-    'tempauth', 'tempauth ip_whitelist opsext_ratelimit')
+    'tempauth', 'tempauth ip_allowlist opsext_ratelimit')
 
 
 def pipeline(path):
@@ -87,7 +87,7 @@ def test_post_config_puts_our_filters_right_after_auth(devstack):
 
 def test_post_config_writes_our_sections(devstack):
     devstack.run('stack', 'post-config')
-    assert section(devstack.proxy_conf, 'filter:ip_whitelist') == {
+    assert section(devstack.proxy_conf, 'filter:ip_allowlist') == {
         'use': 'egg:opsext#ip_allowlist', 'trusted_proxies': TLS_PROXY,
         'enforce': 'true'}
     assert section(devstack.proxy_conf, 'filter:opsext_ratelimit') == {
@@ -131,7 +131,7 @@ def test_custom_filters_are_kept_through_stack_and_unstack(devstack):
     with open(conf, 'w') as out:
         out.write(text)
     devstack.run('stack', 'post-config')
-    assert 'tempauth ip_whitelist opsext_ratelimit mine  formpost' in (
+    assert 'tempauth ip_allowlist opsext_ratelimit mine  formpost' in (
         pipeline(conf))
     assert section(conf, 'filter:mine') == {'use': 'egg:swift#name_check'}
     devstack.run('unstack')
@@ -146,20 +146,20 @@ def test_keystone_pipeline_after_keystoneauth_and_tempauth(tmp_path):
     stack.run('stack', 'post-config')
     assert pipeline(stack.proxy_conf) == SAMPLE_PIPELINE.replace(
         'tempauth', 'crossdomain s3api authtoken s3token keystoneauth '
-        'tempauth ip_whitelist opsext_ratelimit  formpost staticweb').replace(
+        'tempauth ip_allowlist opsext_ratelimit  formpost staticweb').replace(
         'proxy-logging proxy-server', 'proxy-logging  proxy-server')
 
 
 def test_operator_set_place_is_kept(devstack):
     conf = devstack.proxy_conf
-    moved = DEVSTACK_PIPELINE.replace('formpost', 'formpost ip_whitelist')
+    moved = DEVSTACK_PIPELINE.replace('formpost', 'formpost ip_allowlist')
     text = read(conf).replace('pipeline = ' + DEVSTACK_PIPELINE,
                               'pipeline = ' + moved)
     with open(conf, 'w') as out:
         out.write(text)
     devstack.run('stack', 'post-config')
-    assert pipeline(conf) == moved.replace('ip_whitelist',
-                                           'ip_whitelist opsext_ratelimit')
+    assert pipeline(conf) == moved.replace('ip_allowlist',
+                                           'ip_allowlist opsext_ratelimit')
 
 
 def test_without_tls_proxy_no_proxy_is_trusted(tmp_path):
@@ -168,7 +168,7 @@ def test_without_tls_proxy_no_proxy_is_trusted(tmp_path):
     stack.configure_swift()
     stack.run('stack', 'post-config')
     assert 'trusted_proxies' not in section(stack.proxy_conf,
-                                            'filter:ip_whitelist')
+                                            'filter:ip_allowlist')
     assert 'trusted_proxies' not in section(stack.proxy_conf,
                                             'filter:opsext_ratelimit')
 
@@ -178,7 +178,7 @@ def test_operator_trusted_proxies_come_before_the_tls_proxy(tmp_path):
                      OPSEXT_TRUSTED_PROXIES='10.0.0.5, 10.0.1.0/24')
     stack.configure_swift()
     stack.run('stack', 'post-config')
-    assert section(stack.proxy_conf, 'filter:ip_whitelist')[
+    assert section(stack.proxy_conf, 'filter:ip_allowlist')[
         'trusted_proxies'] == '10.0.0.5,10.0.1.0/24,' + TLS_PROXY
 
 
@@ -187,14 +187,14 @@ def test_tls_proxy_not_trusted_when_told(tmp_path):
     stack.configure_swift()
     stack.run('stack', 'post-config')
     assert 'trusted_proxies' not in section(stack.proxy_conf,
-                                            'filter:ip_whitelist')
+                                            'filter:ip_allowlist')
 
 
 def test_allowlist_options_from_settings(devstack):
     devstack.run('stack', 'post-config',
-                 OPSEXT_IP_WHITELIST_OPERATOR_CIDRS='192.0.2.99/32',
-                 OPSEXT_IP_WHITELIST_ENFORCE='False')
-    conf = section(devstack.proxy_conf, 'filter:ip_whitelist')
+                 OPSEXT_IP_ALLOWLIST_OPERATOR_CIDRS='192.0.2.99/32',
+                 OPSEXT_IP_ALLOWLIST_ENFORCE='False')
+    conf = section(devstack.proxy_conf, 'filter:ip_allowlist')
     assert conf['operator_cidrs'] == '192.0.2.99/32'
     assert conf['enforce'] == 'false'
 
@@ -202,16 +202,48 @@ def test_allowlist_options_from_settings(devstack):
 def test_only_the_allowlist(devstack):
     devstack.run('stack', 'post-config', OPSEXT_ENABLE_RATELIMIT='False')
     assert pipeline(devstack.proxy_conf) == DEVSTACK_PIPELINE.replace(
-        'tempauth', 'tempauth ip_whitelist')
+        'tempauth', 'tempauth ip_allowlist')
     assert section(devstack.proxy_conf, 'filter:opsext_ratelimit') is None
 
 
 def test_a_filter_turned_off_leaves_on_the_next_run(devstack):
     devstack.run('stack', 'post-config')
-    devstack.run('stack', 'post-config', OPSEXT_ENABLE_IP_WHITELIST='False')
+    devstack.run('stack', 'post-config', OPSEXT_ENABLE_IP_ALLOWLIST='False')
     assert pipeline(devstack.proxy_conf) == DEVSTACK_PIPELINE.replace(
         'tempauth', 'tempauth opsext_ratelimit')
-    assert section(devstack.proxy_conf, 'filter:ip_whitelist') is None
+    assert section(devstack.proxy_conf, 'filter:ip_allowlist') is None
+
+
+def test_former_variable_names_work_with_a_deprecation_warning(devstack):
+    result = devstack.run('stack', 'post-config',
+                          OPSEXT_IP_WHITELIST_ENFORCE='False',
+                          OPSEXT_ENABLE_RATELIMIT='False')
+    assert section(devstack.proxy_conf, 'filter:ip_allowlist')[
+        'enforce'] == 'false'
+    assert ('WARNING: OPSEXT_IP_WHITELIST_ENFORCE is deprecated: use '
+            'OPSEXT_IP_ALLOWLIST_ENFORCE') in result.stderr
+    result = devstack.run('stack', 'post-config',
+                          OPSEXT_ENABLE_IP_WHITELIST='False')
+    assert section(devstack.proxy_conf, 'filter:ip_allowlist') is None
+    assert 'OPSEXT_ENABLE_IP_WHITELIST is deprecated' in result.stderr
+
+
+def test_a_new_name_wins_over_its_former_name(devstack):
+    devstack.run('stack', 'post-config', OPSEXT_IP_WHITELIST_ENFORCE='False',
+                 OPSEXT_IP_ALLOWLIST_ENFORCE='True')
+    assert section(devstack.proxy_conf, 'filter:ip_allowlist')[
+        'enforce'] == 'true'
+
+
+def test_unstack_removes_the_former_section_name_too(devstack):
+    before = read(devstack.proxy_conf)
+    devstack.run('stack', 'post-config')
+    # As a stack by the plugin before the rename left it.
+    conf = read(devstack.proxy_conf).replace('ip_allowlist', 'ip_whitelist')
+    with open(devstack.proxy_conf, 'w') as out:
+        out.write(conf)
+    devstack.run('unstack')
+    assert read(devstack.proxy_conf) == before
 
 
 def test_rules_dropped_since_the_last_run_go(devstack):
@@ -320,7 +352,7 @@ def test_deployed_info_shows_the_allowlist(devstack, swift_cluster):
     app = _app(devstack, swift_cluster)
     status, _, body = _via_tls_proxy(app, 'GET', '/info', '198.51.100.1')
     assert status == 200
-    assert 'ip_whitelist' in json.loads(body)
+    assert 'ip_allowlist' in json.loads(body)
 
 
 def test_unstack_leaves_a_pipeline_it_cannot_edit_alone(devstack):
@@ -328,7 +360,7 @@ def test_unstack_leaves_a_pipeline_it_cannot_edit_alone(devstack):
     # pipeline.
     conf = devstack.proxy_conf
     text = read(conf).replace('pipeline = ' + DEVSTACK_PIPELINE,
-                              'pipeline = cache ip_whitelist')
+                              'pipeline = cache ip_allowlist')
     with open(conf, 'w') as out:
         out.write(text)
     devstack.run('unstack')
@@ -348,8 +380,8 @@ def test_unstack_keeps_what_local_conf_merged_into_our_section(devstack):
     expected = os.path.join(devstack.root, 'expected.conf')
     with open(expected, 'w') as out:
         out.write(read(conf))
-    _iniset(expected, 'filter:ip_whitelist', 'allow_reseller', 'true')
+    _iniset(expected, 'filter:ip_allowlist', 'allow_reseller', 'true')
     devstack.run('stack', 'post-config')
-    _iniset(conf, 'filter:ip_whitelist', 'allow_reseller', 'true')
+    _iniset(conf, 'filter:ip_allowlist', 'allow_reseller', 'true')
     devstack.run('unstack')
     assert read(conf) == read(expected)

@@ -60,7 +60,7 @@ def _pipeline(text):
 def test_our_filters_right_after_auth(results, scenario):
     items = _pipeline(results(scenario).stacked.files['proxy'])
     auth = items.index('tempauth')
-    assert items[auth + 1:auth + 3] == ['ip_whitelist', 'opsext_ratelimit']
+    assert items[auth + 1:auth + 3] == ['ip_allowlist', 'opsext_ratelimit']
 
 
 @pytest.mark.parametrize('scenario', ENABLED)
@@ -84,7 +84,7 @@ def test_swift_loads_the_proxy_conf(results, scenario, swift_cluster,
         names.append(type(app).__name__)
         # keystonemiddleware's AuthProtocol keeps the next one in _app.
         app = getattr(app, 'app', None) or getattr(app, '_app', None)
-    assert 'IPWhitelistMiddleware' in names, names
+    assert 'IPAllowlistMiddleware' in names, names
     assert 'RateLimitMiddleware' in names, names
 
 

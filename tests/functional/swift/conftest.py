@@ -1,4 +1,4 @@
-"""Fixtures: a real Swift cluster with ip_whitelist in the proxy pipeline.
+"""Fixtures: a real Swift cluster with ip_allowlist in the proxy pipeline.
 
 Real requests travel over TCP from distinct 127.0.0.x source addresses.
 Addresses loopback cannot give (10.x, IPv6, garbage) go through the same
@@ -26,7 +26,7 @@ TRUSTED_PROXY = '127.0.0.50'
 SECRET = b'the locked secret'
 
 FILTER_CONF = {
-    'use': 'egg:opsext#ip_whitelist',
+    'use': 'egg:opsext#ip_allowlist',
     'operator_cidrs': OPERATOR + '/32',
     'trusted_proxies': TRUSTED_PROXY + '/32',
     'deny_message': 'Denied by policy.',
@@ -119,9 +119,9 @@ class Client:
 
 def write_variant(cluster, name, without_filter=False, sections=None,
                   **options):
-    """Copy the proxy config with other ip_whitelist options; return path.
+    """Copy the proxy config with other ip_allowlist options; return path.
 
-    ``without_filter`` drops ip_whitelist from the pipeline: the cluster as
+    ``without_filter`` drops ip_allowlist from the pipeline: the cluster as
     it was before the operator enabled the filter. ``sections`` sets
     options of other sections, e.g. ``{'filter:cache': {...}}``.
     """
@@ -133,9 +133,9 @@ def write_variant(cluster, name, without_filter=False, sections=None,
             parser.set(section, key, value)
     if without_filter:
         pipeline = parser.get('pipeline:main', 'pipeline').split()
-        pipeline.remove('ip_whitelist')
+        pipeline.remove('ip_allowlist')
         parser.set('pipeline:main', 'pipeline', ' '.join(pipeline))
-    section = 'filter:ip_whitelist'
+    section = 'filter:ip_allowlist'
     for key, value in options.items():
         if value is None:
             parser.remove_option(section, key)
@@ -150,8 +150,8 @@ def write_variant(cluster, name, without_filter=False, sections=None,
 @pytest.fixture(scope='session')
 def wl_cluster(swift_cluster_factory):
     return swift_cluster_factory(
-        pipeline_filters=['ip_whitelist'],
-        filter_conf={'ip_whitelist': dict(FILTER_CONF)})
+        pipeline_filters=['ip_allowlist'],
+        filter_conf={'ip_allowlist': dict(FILTER_CONF)})
 
 
 @pytest.fixture(scope='session')
@@ -167,7 +167,7 @@ def proxy_app(wl_cluster):
 
 @pytest.fixture(scope='session')
 def variant(wl_cluster):
-    """Load the pipeline in-process with other ip_whitelist options."""
+    """Load the pipeline in-process with other ip_allowlist options."""
     apps = {}
 
     def load(**options):
@@ -181,7 +181,7 @@ def variant(wl_cluster):
 
 @pytest.fixture(scope='session')
 def raw_app(wl_cluster):
-    """The same cluster's pipeline without ip_whitelist, in-process."""
+    """The same cluster's pipeline without ip_allowlist, in-process."""
     return wl_cluster.load_proxy_app(
         write_variant(wl_cluster, 'raw', without_filter=True))
 

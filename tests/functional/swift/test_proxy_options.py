@@ -16,7 +16,7 @@ from swift.common import wsgi
 
 from opsext.exceptions import ConfigError
 from opsext.ratelimit import middleware
-from opsext.swift import ip_whitelist
+from opsext.swift import ip_allowlist
 
 RATELIMIT = {
     'use': 'egg:opsext#ratelimit',
@@ -36,7 +36,7 @@ def _variant(cluster, sections=None, ratelimit=None):
         for key, value in ratelimit.items():
             parser.set('filter:opsext_ratelimit', key, value)
         pipeline = parser.get('pipeline:main', 'pipeline').replace(
-            'ip_whitelist', 'ip_whitelist opsext_ratelimit')
+            'ip_allowlist', 'ip_allowlist opsext_ratelimit')
         parser.set('pipeline:main', 'pipeline', pipeline)
     for section, values in (sections or {}).items():
         for key, value in values.items():
@@ -65,19 +65,19 @@ def _stages(app):
 
 def test_unknown_allowlist_option_stops_the_proxy(wl_cluster):
     with pytest.raises(ConfigError) as caught:
-        _load(wl_cluster, sections={'filter:ip_whitelist': {
+        _load(wl_cluster, sections={'filter:ip_allowlist': {
             'operator_cidr': '10.0.0.0/8'}})
     assert str(caught.value) == (
-        "ip_whitelist [filter:ip_whitelist]: invalid value '10.0.0.0/8' for "
+        "ip_allowlist [filter:ip_allowlist]: invalid value '10.0.0.0/8' for "
         "option 'operator_cidr': unknown option")
 
 
 def test_bad_allowlist_value_names_the_section(wl_cluster):
     with pytest.raises(ConfigError) as caught:
-        _load(wl_cluster, sections={'filter:ip_whitelist': {
+        _load(wl_cluster, sections={'filter:ip_allowlist': {
             'max_proxy_hops': '0'}})
     assert str(caught.value).startswith(
-        "ip_whitelist [filter:ip_whitelist]: invalid value '0' for option "
+        "ip_allowlist [filter:ip_allowlist]: invalid value '0' for option "
         "'max_proxy_hops': ")
 
 
@@ -106,12 +106,12 @@ def test_bad_ratelimit_value_stops_the_proxy(wl_cluster, option, value):
 
 
 def test_swift_and_paste_keys_do_not_stop_the_proxy(wl_cluster):
-    app = _load(wl_cluster, sections={'filter:ip_whitelist': {
+    app = _load(wl_cluster, sections={'filter:ip_allowlist': {
         'log_level': 'DEBUG', 'log_name': 'allowlist',
         'set log_headers': 'false'}},
         ratelimit=dict(RATELIMIT, log_statsd_metric_prefix='rl'))
     kinds = [type(stage) for stage in _stages(app)]
-    assert ip_whitelist.IPWhitelistMiddleware in kinds
+    assert ip_allowlist.IPAllowlistMiddleware in kinds
     assert middleware.RateLimitMiddleware in kinds
 
 
@@ -126,21 +126,21 @@ def test_ratelimit_logs_through_swift_chosen_at_load(wl_cluster):
 
 def test_deprecated_entry_point_loads_and_warns_once(wl_cluster, caplog):
     caplog.set_level(logging.WARNING, logger='opsext')
-    app = _load(wl_cluster, sections={'filter:ip_whitelist': {
-        'use': 'egg:opsext#ip_whitelist'}})
-    assert any(isinstance(s, ip_whitelist.IPWhitelistMiddleware)
+    app = _load(wl_cluster, sections={'filter:ip_allowlist': {
+        'use': 'egg:opsext#ip_allowlist'}})
+    assert any(isinstance(s, ip_allowlist.IPAllowlistMiddleware)
                for s in _stages(app))
     assert [r.getMessage() for r in caplog.records
             if r.name.startswith('opsext')] == [
-        'ip_whitelist [filter:ip_whitelist]: use = egg:opsext#ip_whitelist '
+        'ip_allowlist [filter:ip_allowlist]: use = egg:opsext#ip_allowlist '
         'is deprecated and will be removed in a future release: use '
         'egg:opsext#ip_allowlist (the same filter)']
 
 
 def test_new_entry_point_loads_without_warning(wl_cluster, caplog):
     caplog.set_level(logging.WARNING, logger='opsext')
-    app = _load(wl_cluster, sections={'filter:ip_whitelist': {
+    app = _load(wl_cluster, sections={'filter:ip_allowlist': {
         'use': 'egg:opsext#ip_allowlist'}})
-    assert any(isinstance(s, ip_whitelist.IPWhitelistMiddleware)
+    assert any(isinstance(s, ip_allowlist.IPAllowlistMiddleware)
                for s in _stages(app))
     assert not [r for r in caplog.records if r.name.startswith('opsext')]

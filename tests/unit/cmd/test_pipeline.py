@@ -21,7 +21,7 @@ from opsext.cmd import CommandError
 from opsext.cmd import main
 from opsext.cmd import pipeline
 
-OURS = ['ip_whitelist', 'opsext_ratelimit']
+OURS = ['ip_allowlist', 'opsext_ratelimit']
 
 # Swift 2.38's etc/proxy-server.conf-sample.
 SWIFT_SAMPLE = (
@@ -41,13 +41,13 @@ DEVSTACK_KEYSTONE = (
 
 def test_swift_sample_gets_both_filters_right_after_tempauth():
     assert pipeline.insert(SWIFT_SAMPLE, OURS) == SWIFT_SAMPLE.replace(
-        'tempauth copy', 'tempauth ip_whitelist opsext_ratelimit copy')
+        'tempauth copy', 'tempauth ip_allowlist opsext_ratelimit copy')
 
 
 def test_devstack_keystone_pipeline_after_the_last_auth():
     result = pipeline.insert(DEVSTACK_KEYSTONE, OURS).split()
     assert result[result.index('tempauth') + 1:][:3] == [
-        'ip_whitelist', 'opsext_ratelimit', 'formpost']
+        'ip_allowlist', 'opsext_ratelimit', 'formpost']
 
 
 def test_second_insert_changes_nothing():
@@ -56,20 +56,20 @@ def test_second_insert_changes_nothing():
 
 
 def test_present_filter_stays_where_the_operator_put_it():
-    moved = SWIFT_SAMPLE.replace('tempauth copy', 'tempauth copy ip_whitelist')
+    moved = SWIFT_SAMPLE.replace('tempauth copy', 'tempauth copy ip_allowlist')
     result = pipeline.insert(moved, OURS)
-    assert 'tempauth opsext_ratelimit copy ip_whitelist' in result
+    assert 'tempauth opsext_ratelimit copy ip_allowlist' in result
 
 
 def test_our_order_follows_an_earlier_one_of_ours():
-    moved = SWIFT_SAMPLE.replace('tempauth copy', 'tempauth mine ip_whitelist '
+    moved = SWIFT_SAMPLE.replace('tempauth copy', 'tempauth mine ip_allowlist '
                                  'copy')
-    assert 'mine ip_whitelist opsext_ratelimit copy' in pipeline.insert(
+    assert 'mine ip_allowlist opsext_ratelimit copy' in pipeline.insert(
         moved, OURS)
 
 
 def test_only_the_missing_filter_is_inserted():
-    with_ip = pipeline.insert(SWIFT_SAMPLE, ['ip_whitelist'])
+    with_ip = pipeline.insert(SWIFT_SAMPLE, ['ip_allowlist'])
     assert pipeline.insert(with_ip, OURS) == pipeline.insert(
         SWIFT_SAMPLE, OURS)
 
@@ -83,48 +83,48 @@ def test_custom_filters_are_kept_in_order():
     custom = SWIFT_SAMPLE.replace('tempauth', 'mine tempauth theirs')
     result = pipeline.insert(custom, OURS)
     assert pipeline.remove(result, OURS) == custom
-    assert 'tempauth ip_whitelist opsext_ratelimit theirs' in result
+    assert 'tempauth ip_allowlist opsext_ratelimit theirs' in result
 
 
 def test_without_auth_after_cache():
     assert pipeline.insert('catch_errors cache proxy-logging proxy-server',
-                           OURS) == ('catch_errors cache ip_whitelist '
+                           OURS) == ('catch_errors cache ip_allowlist '
                                      'opsext_ratelimit proxy-logging '
                                      'proxy-server')
 
 
 def test_without_cache_or_auth_before_final_logging_and_app():
     assert pipeline.insert('catch_errors proxy-logging proxy-server',
-                           ['ip_whitelist']) == (
-        'catch_errors ip_whitelist proxy-logging proxy-server')
+                           ['ip_allowlist']) == (
+        'catch_errors ip_allowlist proxy-logging proxy-server')
 
 
 def test_app_alone():
-    assert pipeline.insert('proxy-server', ['ip_whitelist']) == (
-        'ip_whitelist proxy-server')
+    assert pipeline.insert('proxy-server', ['ip_allowlist']) == (
+        'ip_allowlist proxy-server')
 
 
 def test_path_rewriter_right_of_auth_moves_us_after_it():
     assert pipeline.insert('cache tempauth domain_remap copy proxy-server',
-                           ['ip_whitelist']) == (
-        'cache tempauth domain_remap ip_whitelist copy proxy-server')
+                           ['ip_allowlist']) == (
+        'cache tempauth domain_remap ip_allowlist copy proxy-server')
 
 
 def test_copy_left_of_auth_is_refused_naming_both():
     with pytest.raises(CommandError) as info:
-        pipeline.insert('cache copy tempauth proxy-server', ['ip_whitelist'])
+        pipeline.insert('cache copy tempauth proxy-server', ['ip_allowlist'])
     assert 'copy' in str(info.value)
     assert 'tempauth' in str(info.value)
 
 
 def test_auth_as_the_app_is_refused():
     with pytest.raises(CommandError):
-        pipeline.insert('cache tempauth', ['ip_whitelist'])
+        pipeline.insert('cache tempauth', ['ip_allowlist'])
 
 
 def test_remove_drops_every_occurrence_only():
-    assert pipeline.remove('a ip_whitelist b ip_whitelist proxy-server',
-                           ['ip_whitelist']) == 'a b proxy-server'
+    assert pipeline.remove('a ip_allowlist b ip_allowlist proxy-server',
+                           ['ip_allowlist']) == 'a b proxy-server'
 
 
 def test_remove_when_absent_changes_nothing():
@@ -149,8 +149,8 @@ def test_bad_filter_name_is_refused(name):
 
 def test_whitespace_is_normalised():
     assert pipeline.insert('  cache\t tempauth \n proxy-server ',
-                           ['ip_whitelist']) == (
-        'cache tempauth ip_whitelist proxy-server')
+                           ['ip_allowlist']) == (
+        'cache tempauth ip_allowlist proxy-server')
 
 
 _NAMES = st.sampled_from(['cache', 'tempauth', 'keystoneauth', 'bulk',
@@ -182,7 +182,7 @@ def test_command_prints_the_new_pipeline(capsys):
 
 def test_command_error_is_one_line_and_status_1(capsys):
     assert main.main(['pipeline', 'insert', '--pipeline',
-                      'copy tempauth proxy-server', 'ip_whitelist']) == 1
+                      'copy tempauth proxy-server', 'ip_allowlist']) == 1
     out, err = capsys.readouterr()
     assert out == ''
     assert err.startswith('opsext pipeline: error: ')
@@ -197,7 +197,7 @@ DEVSTACK_RAW = ('catch_errors cache authtoken keystoneauth tempauth  formpost '
 def test_keeping_blanks_insert_adds_one_space_before_each():
     assert pipeline.keeping_blanks(pipeline.insert)(DEVSTACK_RAW, OURS) == (
         DEVSTACK_RAW.replace('tempauth ',
-                             'tempauth ip_whitelist opsext_ratelimit '))
+                             'tempauth ip_allowlist opsext_ratelimit '))
 
 
 def test_keeping_blanks_remove_gives_back_the_original():

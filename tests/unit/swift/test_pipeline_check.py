@@ -33,12 +33,12 @@ USES = {
     'versioned_writes': 'egg:swift#versioned_writes',
     'symlink': 'egg:swift#symlink',
     'listing_formats': 'egg:swift#listing_formats',
-    'ip_whitelist': 'egg:opsext#ip_whitelist',
+    'ip_allowlist': 'egg:opsext#ip_allowlist',
     'ip_allowlist': 'egg:opsext#ip_allowlist',
     'ratelimit_ip': 'egg:opsext#ratelimit',
     'ratelimit': 'egg:opsext#ratelimit',
 }
-GOOD = ('catch_errors gatekeeper cache listing_formats tempauth ip_whitelist '
+GOOD = ('catch_errors gatekeeper cache listing_formats tempauth ip_allowlist '
         'ratelimit copy slo dlo versioned_writes symlink proxy-server')
 RULES = {'rules': 'per_ip', 'rule_per_ip': 'rates=10/second key=ip'}
 
@@ -75,51 +75,51 @@ def test_good_pipeline_has_no_findings(tmp_path):
 
 def test_required_filters_are_added_as_the_proxy_adds_them(tmp_path):
     path = tmp_path / 'proxy-server.conf'
-    path.write_text('[pipeline:main]\npipeline = cache tempauth ip_whitelist '
+    path.write_text('[pipeline:main]\npipeline = cache tempauth ip_allowlist '
                     'proxy-server\n[app:proxy-server]\nuse = egg:swift#proxy'
                     '\n[filter:cache]\nuse = egg:swift#memcache\n'
                     '[filter:tempauth]\nuse = egg:swift#tempauth\n'
-                    '[filter:ip_whitelist]\nuse = egg:opsext#ip_whitelist\n')
+                    '[filter:ip_allowlist]\nuse = egg:opsext#ip_allowlist\n')
     report = pipeline_check.check_file(str(path))
     assert [(s.name, s.added) for s in report.stages] == [
         ('catch_errors', True), ('gatekeeper', True), ('cache', False),
         ('listing_formats', True), ('tempauth', False), ('copy', True),
-        ('dlo', True), ('versioned_writes', True), ('ip_whitelist', False),
+        ('dlo', True), ('versioned_writes', True), ('ip_allowlist', False),
         ('proxy-server', False)]
 
 
-def test_copy_added_by_swift_left_of_ip_whitelist_warns(tmp_path):
-    findings = _check(tmp_path, 'cache tempauth ip_whitelist proxy-server')
+def test_copy_added_by_swift_left_of_ip_allowlist_warns(tmp_path):
+    findings = _check(tmp_path, 'cache tempauth ip_allowlist proxy-server')
     assert {f.severity for f in findings} == {'warning'}
     reasons = ' | '.join(f.reason for f in findings)
     assert 'copy (added by Swift at start-up) must be to its right' in reasons
-    assert 'list copy in the pipeline after ip_whitelist' in reasons
+    assert 'list copy in the pipeline after ip_allowlist' in reasons
 
 
 @pytest.mark.parametrize('rewriter', ['domain_remap', 'cname_lookup', 's3api'])
-def test_path_rewriter_right_of_ip_whitelist_is_an_error(tmp_path, rewriter):
+def test_path_rewriter_right_of_ip_allowlist_is_an_error(tmp_path, rewriter):
     finding = _only(_check(tmp_path, GOOD.replace(
-        'ip_whitelist', 'ip_whitelist ' + rewriter)), 'error')
-    assert finding.filter == 'ip_whitelist'
+        'ip_allowlist', 'ip_allowlist ' + rewriter)), 'error')
+    assert finding.filter == 'ip_allowlist'
     assert finding.reason.startswith(rewriter + ' must be to its left: it '
                                      'rewrites the path')
 
 
-def test_path_rewriter_left_of_ip_whitelist_is_fine(tmp_path):
+def test_path_rewriter_left_of_ip_allowlist_is_fine(tmp_path):
     assert _check(tmp_path, GOOD.replace(
         'tempauth', 'domain_remap tempauth')) == ()
 
 
-def test_ip_whitelist_before_auth_is_an_error(tmp_path):
+def test_ip_allowlist_before_auth_is_an_error(tmp_path):
     finding = _only(_check(tmp_path, GOOD.replace(
-        'tempauth ip_whitelist', 'ip_whitelist tempauth')), 'error')
+        'tempauth ip_allowlist', 'ip_allowlist tempauth')), 'error')
     assert finding.reason.startswith('tempauth must be to its left: auth '
                                      'replaces the swift.authorize')
 
 
-def test_ip_whitelist_before_cache_warns(tmp_path):
+def test_ip_allowlist_before_cache_warns(tmp_path):
     finding = _only(_check(tmp_path, GOOD.replace('cache ', '').replace(
-        'ip_whitelist', 'ip_whitelist cache')), 'warning')
+        'ip_allowlist', 'ip_allowlist cache')), 'warning')
     assert finding.reason.startswith('cache must be to its left')
 
 
@@ -128,29 +128,29 @@ def test_no_cache_warns(tmp_path):
     assert finding.reason.startswith('no cache filter in the pipeline')
 
 
-def test_gatekeeper_right_of_ip_whitelist_warns(tmp_path):
+def test_gatekeeper_right_of_ip_allowlist_warns(tmp_path):
     finding = _only(_check(tmp_path, GOOD.replace('gatekeeper ', '').replace(
-        'ip_whitelist', 'ip_whitelist gatekeeper')), 'warning')
+        'ip_allowlist', 'ip_allowlist gatekeeper')), 'warning')
     assert finding.reason.startswith('gatekeeper must be to its left')
 
 
-def test_slo_left_of_ip_whitelist_is_an_error(tmp_path):
+def test_slo_left_of_ip_allowlist_is_an_error(tmp_path):
     finding = _only(_check(tmp_path, GOOD.replace(' slo', '').replace(
         'tempauth', 'tempauth slo')), 'error')
     assert finding.reason.startswith('slo must be to its right: its async '
                                      'deletes')
 
 
-def test_dlo_left_of_ip_whitelist_warns(tmp_path):
+def test_dlo_left_of_ip_allowlist_warns(tmp_path):
     finding = _only(_check(tmp_path, GOOD.replace(' dlo', '').replace(
         'tempauth', 'tempauth dlo')), 'warning')
     assert finding.reason.startswith('dlo must be to its right: its '
                                      'sub-requests')
 
 
-def test_s3api_right_of_ip_whitelist_is_an_error(tmp_path):
+def test_s3api_right_of_ip_allowlist_is_an_error(tmp_path):
     finding = _only(_check(tmp_path, GOOD.replace(
-        'ip_whitelist', 'ip_whitelist s3api')), 'error')
+        'ip_allowlist', 'ip_allowlist s3api')), 'error')
     assert finding.reason.startswith('s3api must be to its left')
 
 
@@ -158,23 +158,23 @@ def test_s3api_and_versioning_in_documented_positions_pass(tmp_path):
     assert not _check(tmp_path, GOOD.replace('tempauth', 's3api tempauth'))
 
 
-def test_ip_whitelist_after_proxy_server_is_an_error(tmp_path):
+def test_ip_allowlist_after_proxy_server_is_an_error(tmp_path):
     finding = _only(_check(tmp_path, text=(
         '[pipeline:main]\npipeline = cache tempauth proxy-server '
-        'ip_whitelist\n[app:proxy-server]\nuse = egg:swift#proxy\n'
+        'ip_allowlist\n[app:proxy-server]\nuse = egg:swift#proxy\n'
         '[filter:cache]\nuse = egg:swift#memcache\n[filter:tempauth]\nuse '
-        '= egg:swift#tempauth\n[filter:ip_whitelist]\nuse = '
-        'egg:opsext#ip_whitelist\n')), 'error')
-    assert finding.filter == 'ip_whitelist'
+        '= egg:swift#tempauth\n[filter:ip_allowlist]\nuse = '
+        'egg:opsext#ip_allowlist\n')), 'error')
+    assert finding.filter == 'ip_allowlist'
     assert finding.reason.startswith('it is to the right of proxy-server, '
                                      'an app: no request reaches it')
 
 
-def test_ip_whitelist_twice_warns(tmp_path):
+def test_ip_allowlist_twice_warns(tmp_path):
     finding = _only(_check(tmp_path, GOOD.replace(
-        'ip_whitelist', 'ip_whitelist ip_allowlist')), 'warning')
+        'ip_allowlist', 'ip_allowlist ip_allowlist')), 'warning')
     assert finding.filter == 'ip_allowlist'
-    assert 'a second ip_whitelist filter (the first is ip_whitelist)' in \
+    assert 'a second ip_allowlist filter (the first is ip_allowlist)' in \
         finding.reason
 
 
@@ -184,17 +184,17 @@ def test_ratelimit_section_listed_twice_warns(tmp_path):
     assert finding.reason.startswith('listed twice in the pipeline')
 
 
-def test_ip_whitelist_bad_value_is_an_error(tmp_path):
+def test_ip_allowlist_bad_value_is_an_error(tmp_path):
     finding = _only(_check(tmp_path, options={
-        'ip_whitelist': {'operator_cidrs': '10.0.0.1/8'}}), 'error')
+        'ip_allowlist': {'operator_cidrs': '10.0.0.1/8'}}), 'error')
     assert finding.reason.startswith('the proxy would not start: '
-                                     'ip_whitelist [filter:ip_whitelist]: '
+                                     'ip_allowlist [filter:ip_allowlist]: '
                                      'invalid value')
     assert "'operator_cidrs'" in finding.reason
 
 
-def test_ip_whitelist_unknown_option_is_an_error(tmp_path):
-    finding = _only(_check(tmp_path, options={'ip_whitelist': {
+def test_ip_allowlist_unknown_option_is_an_error(tmp_path):
+    finding = _only(_check(tmp_path, options={'ip_allowlist': {
         'operator_cidr': '10.0.0.0/8', 'log_level': 'DEBUG'}}), 'error')
     assert finding.reason.startswith('the proxy would not start: ')
     assert "'operator_cidr'" in finding.reason
@@ -223,7 +223,7 @@ def test_ratelimit_project_key_without_authtoken_is_an_error(tmp_path):
 
 def test_ratelimit_user_key_before_auth_is_an_error(tmp_path):
     finding = _only(_check(tmp_path, GOOD.replace(
-        'tempauth ip_whitelist ratelimit', 'ratelimit tempauth ip_whitelist'),
+        'tempauth ip_allowlist ratelimit', 'ratelimit tempauth ip_allowlist'),
         options={'ratelimit': {'rules': 'u',
                                'rule_u': 'rates=10/second key=user'}}),
         'error')
@@ -237,7 +237,7 @@ def test_ratelimit_user_key_after_tempauth_is_fine(tmp_path):
 
 def test_ratelimit_account_key_before_auth_is_an_error(tmp_path):
     finding = _only(_check(tmp_path, GOOD.replace(
-        'tempauth ip_whitelist ratelimit', 'ratelimit tempauth ip_whitelist'),
+        'tempauth ip_allowlist ratelimit', 'ratelimit tempauth ip_allowlist'),
         options={'ratelimit': {'rules': 'a',
                                'rule_a': 'rates=10/second key=account'}}),
         'error')
@@ -281,21 +281,21 @@ def test_missing_filter_section_is_an_error(tmp_path):
 
 def test_unknown_entry_point_is_an_error(tmp_path):
     finding = _only(_check(tmp_path, text='[pipeline:main]\npipeline = '
-                           'ip_whitelist proxy-server\n[app:proxy-server]\n'
-                           'use = egg:swift#proxy\n[filter:ip_whitelist]\n'
-                           'use = egg:opsext#ip_whitelister\n'), 'error')
+                           'ip_allowlist proxy-server\n[app:proxy-server]\n'
+                           'use = egg:swift#proxy\n[filter:ip_allowlist]\n'
+                           'use = egg:opsext#ip_allowlister\n'), 'error')
     assert finding.reason.startswith('the proxy cannot load it: ')
-    assert 'ip_whitelister' in finding.reason
+    assert 'ip_allowlister' in finding.reason
 
 
 def test_explicit_filter_factory_is_recognised(tmp_path):
     findings = _check(tmp_path, text=(
-        '[pipeline:main]\npipeline = ip_whitelist tempauth proxy-server\n'
+        '[pipeline:main]\npipeline = ip_allowlist tempauth proxy-server\n'
         '[app:proxy-server]\nuse = egg:swift#proxy\n[filter:tempauth]\nuse = '
-        'egg:swift#tempauth\n[filter:ip_whitelist]\npaste.filter_factory = '
-        'opsext.swift.ip_whitelist:filter_factory\n'))
+        'egg:swift#tempauth\n[filter:ip_allowlist]\npaste.filter_factory = '
+        'opsext.swift.ip_allowlist:filter_factory\n'))
     assert 'tempauth must be to its left' in ' '.join(
-        f.reason for f in findings if f.filter == 'ip_whitelist')
+        f.reason for f in findings if f.filter == 'ip_allowlist')
 
 
 def test_unparsable_file_is_an_error(tmp_path):

@@ -26,8 +26,8 @@ def test_same_configuration(swift_cluster):
 
 def test_egg_entry_point(swift_cluster_factory):
     cluster = swift_cluster_factory(
-        pipeline_filters=['ip_whitelist'],
-        filter_conf={'ip_whitelist': 'egg:opsext#ip_whitelist'})
+        pipeline_filters=['ip_allowlist'],
+        filter_conf={'ip_allowlist': 'egg:opsext#ip_allowlist'})
     storage_url, token = cluster.get_token()
     headers = {'X-Auth-Token': token}
     assert cluster.request('PUT', storage_url + '/locked', headers)[0] in (

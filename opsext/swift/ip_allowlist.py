@@ -53,10 +53,10 @@ before ``copy``, ``slo``, ``dlo``, ``versioned_writes`` and ``symlink``::
     [pipeline:main]
     pipeline = catch_errors gatekeeper healthcheck proxy-logging cache
         listing_formats container_sync bulk tempurl formpost tempauth
-        ip_whitelist staticweb copy container-quotas account-quotas slo dlo
+        ip_allowlist staticweb copy container-quotas account-quotas slo dlo
         versioned_writes symlink proxy-logging proxy-server
 
-    [filter:ip_whitelist]
+    [filter:ip_allowlist]
     use = egg:opsext#ip_allowlist
     # operator_cidrs =
     # trusted_proxies =
@@ -86,7 +86,8 @@ from opsext.swift import _allowlist
 from opsext.swift import _options
 from opsext.swift import _routes
 
-NAME = 'ip_whitelist'
+NAME = 'ip_allowlist'
+DEPRECATED_NAME = 'ip_whitelist'
 SWIFT_SOURCE = 'IPWL'
 _CONTAINER_PREFIX = 'x-container-meta-'
 _ACCOUNT_PREFIX = 'x-account-meta-'
@@ -195,7 +196,7 @@ def _first(reported, env, outcome: str) -> bool:
     return True
 
 
-class IPWhitelistMiddleware(pasteconf.PasteFilter):
+class IPAllowlistMiddleware(pasteconf.PasteFilter):
     """Deny requests for allowlisted containers from other addresses."""
 
     NAME = NAME
@@ -216,8 +217,8 @@ class IPWhitelistMiddleware(pasteconf.PasteFilter):
                         pasteconf.client_resolver(values))
 
     def make_logger(self, app, conf):
-        return utils.get_logger(conf, log_route=NAME,
-                                statsd_tail_prefix=NAME)
+        return utils.get_logger(conf, log_route=self.NAME,
+                                statsd_tail_prefix=self.NAME)
 
     def __call__(self, env, start_response):
         authorize = env.get('swift.authorize')
@@ -515,22 +516,37 @@ class IPWhitelistMiddleware(pasteconf.PasteFilter):
         return None
 
 
+class _LoadedByDeprecatedName(IPAllowlistMiddleware):
+    """The filter loaded as ``egg:opsext#ip_whitelist``: the same filter,
+    under the names a deployment that loads it so already sees (log route,
+    statsd prefix, ``/info`` key, error labels) until its operator switches
+    to ``egg:opsext#ip_allowlist``."""
+
+    NAME = DEPRECATED_NAME
+
+
+def _factory(cls, global_conf: Mapping, local_conf: Mapping) -> Callable:
+    make_filter = cls.factory(global_conf, local_conf)
+    registry.register_swift_info(
+        cls.NAME, metadata_prefix='allow', account_default=True,
+        max_value_length=_allowlist.MAX_VALUE_LENGTH)
+    return make_filter
+
+
 def filter_factory(global_conf: Mapping, **local_conf) -> Callable:
     """paste.deploy entry point ``ip_allowlist``: check options, return the
     filter."""
-    make_filter = IPWhitelistMiddleware.factory(global_conf, local_conf)
-    registry.register_swift_info(
-        NAME, metadata_prefix='allow', account_default=True,
-        max_value_length=_allowlist.MAX_VALUE_LENGTH)
-    return make_filter
+    return _factory(IPAllowlistMiddleware, global_conf, local_conf)
 
 
 def deprecated_filter_factory(global_conf: Mapping,
                               **local_conf) -> Callable:
     """paste.deploy entry point ``ip_whitelist``: deprecated, the same
     filter as ``ip_allowlist``, with a warning when the proxy loads it."""
-    label = pasteconf.section_label(NAME, local_conf)
+    label = pasteconf.section_label(DEPRECATED_NAME, local_conf)
     pasteconf.LOG.warning('%s: use = egg:opsext#ip_whitelist is deprecated '
                           'and will be removed in a future release: use '
-                          'egg:opsext#ip_allowlist (the same filter)', label)
-    return filter_factory(global_conf, **local_conf)
+                          'egg:opsext#ip_allowlist (the same filter; its log '
+                          'route, statsd metrics and /info key are then '
+                          'named ip_allowlist)', label)
+    return _factory(_LoadedByDeprecatedName, global_conf, local_conf)

@@ -7,7 +7,7 @@ positive control from ALLOWED through the same route, so that a 403 proves
 the allowlist refused it and not that the route is broken. The cluster runs
 the documented pipeline with s3api, tempauth, legacy and new versioning
 (tests/functional/swift/conftest.py). Routes already covered elsewhere are
-in test_ip_whitelist_routes.py and test_ip_whitelist_subrequests.py.
+in test_ip_allowlist_routes.py and test_ip_allowlist_subrequests.py.
 """
 
 import base64
@@ -324,7 +324,7 @@ def test_s3_get_bucket_versioning_reveals_the_state_and_nothing_else(
     VersioningController.GET calls S3Request.get_container_info, which
     reads get_container_info with no swift.authorize call), left of the
     filter, so a denied address learns the locked bucket's versioning
-    state, and no more (doc/source/ip_whitelist.rst says so)."""
+    state, and no more (doc/source/ip_allowlist.rst says so)."""
     assert client.req('POST', locked, ALLOWED,
                       {'X-Versions-Enabled': 'true'}).status == 204
     for source in (DENIED, ALLOWED):

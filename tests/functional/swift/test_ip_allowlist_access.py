@@ -1,4 +1,4 @@
-"""ip_whitelist in a real Swift cluster: who gets in, and how it is said."""
+"""ip_allowlist in a real Swift cluster: who gets in, and how it is said."""
 
 import json
 import time
@@ -168,8 +168,8 @@ def test_info_registers_the_filter(client):
     resp = client.tcp('GET', '/info', DENIED, token=False)
     assert resp.status == 200
     info = json.loads(resp.body)
-    assert info['ip_whitelist']['metadata_prefix'] == 'allow'
-    assert 'operator_cidrs' not in info['ip_whitelist']
+    assert info['ip_allowlist']['metadata_prefix'] == 'allow'
+    assert 'operator_cidrs' not in info['ip_allowlist']
 
 
 def _store_bad_list(client, raw_app, value='010.0.0.1'):
@@ -207,8 +207,8 @@ def test_stored_bad_metadata_warned_once_per_container(wl_cluster, client,
 def test_statsd_counters_for_allowed_denied_bad_metadata(client, variant,
                                                          raw_app, locked):
     bad = _store_bad_list(client, raw_app)
-    wanted = {'t.ip_whitelist.allowed', 't.ip_whitelist.denied',
-              't.ip_whitelist.bad_metadata'}
+    wanted = {'t.ip_allowlist.allowed', 't.ip_allowlist.denied',
+              't.ip_allowlist.bad_metadata'}
     with StatsdListener() as statsd:
         app = variant(log_statsd_host='127.0.0.1',
                       log_statsd_port=str(statsd.port),

@@ -11,7 +11,7 @@
 # under the License.
 
 
-"""Benchmark ip_whitelist; every figure is a ratio to a baseline of the run.
+"""Benchmark ip_allowlist; every figure is a ratio to a baseline of the run.
 
 1. Decision cost per request, in microseconds, with allowlists of 1 and 90
    networks (container metadata) and 10,000 networks (operator_cidrs), the
@@ -48,7 +48,7 @@ import _common  # bench/_common.py, beside this script
 from swift.common import swob
 
 from opsext import net
-from opsext.swift import ip_whitelist
+from opsext.swift import ip_allowlist
 from opsext.allinone.cluster import SwiftCluster
 
 
@@ -100,7 +100,7 @@ def bench_decision(quick):
         else:
             meta = {'allow-x': '192.0.2.1'}
             conf = {'operator_cidrs': text}
-        filt = ip_whitelist.IPWhitelistMiddleware(_NoBackend(), conf)
+        filt = ip_allowlist.IPAllowlistMiddleware(_NoBackend(), conf)
         env = _decision_env(meta)
         assert filt.check(env, client, None) is None
 
@@ -128,13 +128,13 @@ def bench_decision(quick):
 
 def bench_pipeline(quick):
     requests = 300 if quick else 3000
-    with SwiftCluster(pipeline_filters=['ip_whitelist'], filter_conf={
-            'ip_whitelist': {'use': 'egg:opsext#ip_whitelist'}}) as cluster:
+    with SwiftCluster(pipeline_filters=['ip_allowlist'], filter_conf={
+            'ip_allowlist': {'use': 'egg:opsext#ip_allowlist'}}) as cluster:
         base = _common.object_to_get(cluster, {
             'X-Container-Meta-Allow-Bench': '127.0.0.7'})
         with_filter = cluster.load_proxy_app()
         plain_path = _common.proxy_conf_variant(
-            cluster, 'plain', ' ip_whitelist ', ' ')
+            cluster, 'plain', ' ip_allowlist ', ' ')
         plain = cluster.load_proxy_app(plain_path)
         control = cluster.load_proxy_app(plain_path)
         _common.interleaved([plain, control, with_filter], base, 50)
@@ -185,8 +185,8 @@ def _cycle(apps, paths, headers, remote_addr, expect, rounds):
 def bench_refused(quick):
     count = 110 if quick else 1100
     rng = random.Random(9)
-    with SwiftCluster(pipeline_filters=['ip_whitelist'], filter_conf={
-            'ip_whitelist': {'use': 'egg:opsext#ip_whitelist'}}) as cluster:
+    with SwiftCluster(pipeline_filters=['ip_allowlist'], filter_conf={
+            'ip_allowlist': {'use': 'egg:opsext#ip_allowlist'}}) as cluster:
         storage_url, token = cluster.get_token()
         account_path = storage_url.split(cluster.proxy_url, 1)[1]
         auth = {'X-Auth-Token': token}
@@ -202,7 +202,7 @@ def bench_refused(quick):
         paths = ['%s/c%04d/obj' % (account_path, i) for i in range(count)]
         with_filter = cluster.load_proxy_app()
         plain_path = _common.proxy_conf_variant(
-            cluster, 'plain', ' ip_whitelist ', ' ')
+            cluster, 'plain', ' ip_allowlist ', ' ')
         plain = cluster.load_proxy_app(plain_path)
         control = cluster.load_proxy_app(plain_path)
         apps = [plain, control, with_filter]
@@ -236,7 +236,7 @@ def main(argv=None):
     parser.add_argument('--quick', action='store_true',
                         help='fewer iterations (a smoke run)')
     args = parser.parse_args(argv)
-    print('ip_whitelist benchmark (Python %s)' % sys.version.split()[0])
+    print('ip_allowlist benchmark (Python %s)' % sys.version.split()[0])
     bench_decision(args.quick)
     bench_pipeline(args.quick)
     bench_refused(args.quick)

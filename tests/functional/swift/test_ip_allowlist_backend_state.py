@@ -57,7 +57,7 @@ def dead_container_ring_app(wl_cluster, private_memcached):
 
 @pytest.fixture(scope='module')
 def dead_container_ring_raw(wl_cluster, private_memcached):
-    """The same outage, without ip_whitelist."""
+    """The same outage, without ip_allowlist."""
     swift_dir = os.path.join(wl_cluster.workdir, 'dead-container-ring')
     path = write_variant(wl_cluster, 'dead-container-raw', sections={
         'DEFAULT': {'swift_dir': swift_dir},

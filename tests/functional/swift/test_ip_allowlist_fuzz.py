@@ -1,7 +1,8 @@
 """Property-based fuzzing of paths and headers through the real pipeline.
 
-Whatever a denied client sends: no 5xx, no traceback, and never the locked
-object's content nor a change to the locked container.
+Whatever a denied client sends: no 5xx that Swift without the filter does
+not give as well, no traceback, and never the locked object's content nor
+a change to the locked container.
 """
 
 import uuid
@@ -60,8 +61,8 @@ def _header_values(locked):
           suppress_health_check=[HealthCheck.function_scoped_fixture,
                                  HealthCheck.too_slow])
 @given(data=st.data())
-def test_fuzzed_requests_from_denied_address(client, proxy_app, targets,
-                                             data):
+def test_fuzzed_requests_from_denied_address(client, proxy_app, raw_app,
+                                             targets, data):
     locked, public = targets
     segments = data.draw(_segments(client.account, locked, public))
     path = '/' + '/'.join(segments)
@@ -73,10 +74,19 @@ def test_fuzzed_requests_from_denied_address(client, proxy_app, targets,
     remote = data.draw(st.sampled_from(
         [DENIED, '', 'garbage', '10.0.0.1', '::1', '%s, %s' % (
             DENIED, ALLOWED), 'fe80::1%eth0', '::ffff:' + DENIED]))
+    body = b'x' if method in ('PUT',) else b''
     resp = client.call(proxy_app, method, path, {'REMOTE_ADDR': remote},
-                       headers, body=b'x' if method in ('PUT',) else b'',
-                       token=False)
-    assert resp.status < 500, (method, path, headers, resp)
+                       headers, body=body, token=False)
+    if resp.status >= 500:
+        # Swift's own middlewares left of the filter answer some paths
+        # with a 500 before swift.authorize runs (copy.py on COPY
+        # /v1/v1/2/%F2: swob's path_info setter raises UnicodeDecodeError):
+        # the pipeline without the filter tells Swift's from ours. Were
+        # the filter to blame, plain Swift's answer would be below 500 and
+        # the test fails whatever that request changed.
+        plain = client.call(raw_app, method, path, {'REMOTE_ADDR': remote},
+                            headers, body=body, token=False)
+        assert plain.status >= 500, (method, path, headers, resp, plain)
     assert b'Traceback' not in resp.body
     assert SECRET not in resp.body, (method, path, headers, resp)
 
@@ -89,3 +99,15 @@ def test_locked_container_intact_after_fuzzing(client, targets):
     assert head.headers['x-container-meta-allow-office'] == ALLOWED
     listing = client.req('GET', locked, ALLOWED).body.split()
     assert listing == [b'secret']
+
+
+def test_undecodable_copy_is_answered_as_plain_swift_answers_it(
+        client, proxy_app, raw_app):
+    # The example hypothesis found: Swift's copy middleware, left of the
+    # filter, fails on it (a 500 in Swift 2.38) before swift.authorize.
+    headers = {'X-Auth-Token': client.token, 'Destination': 'c/o'}
+    ours, plain = (client.call(app, 'COPY', '/v1/v1/2/%F2',
+                               {'REMOTE_ADDR': DENIED}, headers, token=False)
+                   for app in (proxy_app, raw_app))
+    assert ours.status == plain.status
+    assert b'Traceback' not in ours.body

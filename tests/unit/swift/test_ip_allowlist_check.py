@@ -10,7 +10,7 @@ import ipaddress
 
 from swift.common import swob
 
-from opsext.swift import ip_whitelist
+from opsext.swift import ip_allowlist
 
 
 def _never_called(env, start_response):
@@ -18,7 +18,7 @@ def _never_called(env, start_response):
 
 
 def _filter(**conf):
-    return ip_whitelist.filter_factory({}, **conf)(_never_called)
+    return ip_allowlist.filter_factory({}, **conf)(_never_called)
 
 
 def _env(path):

@@ -6,7 +6,7 @@ container's data without passing ``swift.authorize`` with that container's
 path (``opsext/swift/_routes.py`` names the upstream code of each); each
 attack has a positive control from the allowed address through the same
 route. Sub-request routes (copy, symlink, SLO/DLO, bulk, tempurl,
-formpost, staticweb) are in test_ip_whitelist_subrequests.py.
+formpost, staticweb) are in test_ip_allowlist_subrequests.py.
 """
 
 import json
