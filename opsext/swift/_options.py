@@ -11,7 +11,7 @@
 # under the License.
 
 
-"""The options of the ip_allowlist (ip_allowlist) filter.
+"""The options of the ip_allowlist filter.
 
 Apart from :mod:`opsext.swift.ip_allowlist` so that
 ``oslo-config-generator`` and the docs (:mod:`opsext.opts`) read them

@@ -127,14 +127,15 @@ def test_ratelimit_logs_through_swift_chosen_at_load(wl_cluster):
 def test_deprecated_entry_point_loads_and_warns_once(wl_cluster, caplog):
     caplog.set_level(logging.WARNING, logger='opsext')
     app = _load(wl_cluster, sections={'filter:ip_allowlist': {
-        'use': 'egg:opsext#ip_allowlist'}})
+        'use': 'egg:opsext#ip_whitelist'}})
     assert any(isinstance(s, ip_allowlist.IPAllowlistMiddleware)
                for s in _stages(app))
     assert [r.getMessage() for r in caplog.records
             if r.name.startswith('opsext')] == [
-        'ip_allowlist [filter:ip_allowlist]: use = egg:opsext#ip_allowlist '
+        'ip_whitelist [filter:ip_allowlist]: use = egg:opsext#ip_whitelist '
         'is deprecated and will be removed in a future release: use '
-        'egg:opsext#ip_allowlist (the same filter)']
+        'egg:opsext#ip_allowlist (the same filter; its log route, statsd '
+        'metrics and /info key are then named ip_allowlist)']
 
 
 def test_new_entry_point_loads_without_warning(wl_cluster, caplog):
