@@ -49,7 +49,7 @@ from swift.common import swob
 
 from opsext import net
 from opsext.swift import ip_allowlist
-from opsext.testing.swift_cluster import SwiftCluster
+from opsext.allinone.cluster import SwiftCluster
 
 
 def _random_networks(count, rng):

@@ -75,9 +75,9 @@ from opsext.ratelimit.storage import memory
 from opsext.ratelimit.storage import redis as redis_storage
 from opsext.ratelimit import window
 from opsext.testing import ratelimit_load
-from opsext.testing.memcached import MemcachedServer
+from opsext.allinone.memcached import MemcachedServer
 from opsext.testing.redis import RedisServer
-from opsext.testing.swift_cluster import SwiftCluster
+from opsext.allinone.cluster import SwiftCluster
 
 CLIENT = '198.51.100.7'
 RULE = 'rates=1000000/hour key=ip'
@@ -97,11 +97,9 @@ STRATEGIES = (('fixed window', 'FixedWindowRateLimiter'),
 
 def _our_check(backend, rate, key='per_ip|ip=' + CLIENT):
     """The filter's per-request work for one rule with one rate."""
-    new = tuple.__new__  # as the filter builds its Hits
-
     def check():
-        counts = backend.hit([new(base.Hit, ('%s|%d' % (key, rate.window),
-                                             rate.window))], time.time())
+        counts = backend.hit([base.Hit('%s|%d' % (key, rate.window),
+                                       rate.window)], time.time())
         return window.decide(counts[0], rate)
     return check
 

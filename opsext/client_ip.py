@@ -35,7 +35,6 @@ longer than ``max_hops``. Callers deny on it.
 This module imports neither swift nor nova.
 """
 
-import functools
 import re
 from typing import Mapping, Optional
 
@@ -157,10 +156,6 @@ class ClientAddressResolver:
         self._environ_key = _ENVIRON_KEYS[forwarded_header]
         self._split = (forwarded_for_nodes if forwarded_header == FORWARDED
                        else x_forwarded_for_nodes)
-        # The same peers come back again and again: parse each once.
-        # Errors are not cached, so garbage costs what it always did.
-        self._parse_remote = functools.lru_cache(maxsize=4096)(
-            functools.partial(net.parse_address, allow_zone=True))
 
     def resolve(self, environ: Mapping[str, str]) -> net.IPAddress:
         """Return the client address of the request.
@@ -171,7 +166,7 @@ class ClientAddressResolver:
         if not remote:
             raise ClientAddressError('no REMOTE_ADDR')
         try:
-            current = self._parse_remote(remote)
+            current = net.parse_address(remote, allow_zone=True)
         except net.AddressError as exc:
             raise ClientAddressError(
                 'REMOTE_ADDR is not an address: %s' % exc) from None

@@ -30,7 +30,7 @@ from typing import Iterator, Optional, TYPE_CHECKING
 from opsext.cmd import CommandError
 
 if TYPE_CHECKING:
-    from opsext.testing.swift_cluster import SwiftCluster
+    from opsext.allinone.cluster import SwiftCluster
 
 USER, KEY = 'test:tester', 'testing'
 #: The opsext filters right after tempauth: section name -> its options.
@@ -88,7 +88,7 @@ def _seconds(text: str) -> float:
 def run(args: argparse.Namespace) -> int:
     """Start the demo cluster, print how to use it, wait, stop."""
     try:
-        from opsext.testing.swift_cluster import SwiftCluster
+        from opsext.allinone.cluster import SwiftCluster
     except ImportError as exc:
         raise CommandError('Swift is not installed in this environment '
                            '(pip install swift): %s' % exc)

@@ -120,10 +120,6 @@ OPTS = [
             help='X-RateLimit-Limit, -Remaining and -Reset headers as '
                  'well.'),
 ]
-# A named tuple's own constructor is a Python function; tuple.__new__ with
-# the class builds the same Hit in half the time (0.15 us of a check).
-_new = tuple.__new__
-_Hit = base.Hit
 
 
 def stage_name(local_conf) -> str:
@@ -264,7 +260,6 @@ class RateLimitMiddleware(pasteconf.PasteFilter):
         # The time for backends without a clock of their own; tests set it.
         self.clock = time.time
         self._fallback = memory.MemoryStorage()
-        self._policies: dict = {}
         self._swift_cache = None
         # The backend's eviction count, read once per warn_interval.
         self._evictions: Optional[int] = None
@@ -379,7 +374,7 @@ class RateLimitMiddleware(pasteconf.PasteFilter):
 
         Each plan and its decision are appended to ``counted``.
         """
-        hits = [_new(_Hit, ('%s|%d' % (key, rate.window), rate.window))
+        hits = [base.Hit('%s|%d' % (key, rate.window), rate.window)
                 for _rule, key, rate in plans]
         counts = self._count(hits, environ)
         if counts is None:
@@ -488,19 +483,12 @@ class RateLimitMiddleware(pasteconf.PasteFilter):
                 self.logger, what, rule.name, str(rate), key,
                 facts.request_method, facts.path, decision.retry_after)
 
-    def _policy_header(self, counted):
-        """``RateLimit-Policy`` for a set of rates, built once per set."""
-        signature = tuple((rule.name, rate)
-                          for (rule, _key, rate), _decision in counted)
-        policies = self._policies.get(signature)
-        if policies is None:
-            if len(self._policies) > 1024:  # overrides: bounded anyway
-                self._policies.clear()
-            policies = self._policies[signature] = ','.join(
-                '"%s-%d";q=%d;w=%d' % (name, rate.window, rate.limit,
-                                       rate.window)
-                for name, rate in signature)
-        return policies
+    @staticmethod
+    def _policy_header(counted):
+        """``RateLimit-Policy`` for the counted rates."""
+        return ','.join('"%s-%d";q=%d;w=%d' % (rule.name, rate.window,
+                                               rate.limit, rate.window)
+                        for (rule, _key, rate), _decision in counted)
 
     def _headers(self, counted):
         """The rate-limit header fields for the counted rates.

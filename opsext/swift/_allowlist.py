@@ -49,12 +49,10 @@ def allow_items(meta: Mapping[str, str]) -> tuple:
     """The allowlist items of Swift ``info['meta']``, as a hashable key.
 
     Empty values are skipped: Swift deletes a metadata item set to ''.
-    This runs on every request, so it is one pass with no sorting; the same
-    metadata in another order is merely another cache entry.
+    The same metadata in another order is merely another cache entry.
     """
-    return tuple([(key, value) for key, value in meta.items()
-                  if value and key[:5].lower() == _META_NAME
-                  and (len(key) == 5 or key[5] == '-')])
+    return tuple((key, value) for key, value in meta.items()
+                 if value and is_allow_key(key.lower()))
 
 
 def parse_items(items: Iterable[tuple[str, str]]) -> AllowList:
@@ -98,6 +96,9 @@ class ParsedCache:
 
     Lists are parsed once per distinct metadata, not once per request; a
     changed list is a different key, so a stale parse is never served.
+    It shows through the proxy: a list near Swift's 4 KiB metadata limit
+    takes milliseconds to parse (see :mod:`opsext.net`), a cached one a
+    lookup of microseconds.
     """
 
     def __init__(self, size: int) -> None:

@@ -70,17 +70,14 @@ before ``copy``, ``slo``, ``dlo``, ``versioned_writes`` and ``symlink``::
 ``etc/swift/proxy-server.conf-sample`` explains every option.
 """
 
-import logging
 from typing import Callable, Mapping, NamedTuple
 
-from swift.common import constraints
 from swift.common import registry
 from swift.common import swob
 from swift.common import utils
 from swift.common import wsgi
 from swift.common.http import is_success
 from swift.proxy.controllers.base import get_account_info
-from swift.proxy.controllers.base import get_cache_key
 from swift.proxy.controllers.base import get_container_info
 
 from opsext import client_ip
@@ -257,10 +254,6 @@ class IPAllowlistMiddleware(pasteconf.PasteFilter):
         ``reported``: the (method, path, outcome) already logged and
         counted for the client's request (see :class:`_Authorize`).
         """
-        # The proxy splits swob's req.path, which is SCRIPT_NAME + PATH_INFO
-        # quoted. Quoting neither adds nor removes a '/', so splitting the
-        # raw path gives the same segments, unquoted, as Swift's infocache
-        # keys them, without building a Request on the allowed path.
         path = swob.wsgi_to_str(_raw_path(env))
         if path == '/info':
             return None
@@ -268,25 +261,13 @@ class IPAllowlistMiddleware(pasteconf.PasteFilter):
             version, account, container, obj = utils.split_path(
                 path, 1, 4, True)
         except ValueError:
-            # The proxy answers this path with 404; answer it here so that
-            # no path we cannot parse goes on unchecked.
-            return swob.HTTPNotFound(request=swob.Request(env))
+            # The proxy answers such a path with 404 before it calls
+            # swift.authorize; a path we cannot read is never let through.
+            return self._refuse(swob.Request(env), client, None, None,
+                                _Denied("path %r cannot be split" % path),
+                                reported)
         if not account:
             return None
-        if not constraints.valid_api_version(version):
-            # The proxy refuses it with 400 before any controller runs.
-            return swob.HTTPBadRequest(request=swob.Request(env),
-                                       body='Invalid path')
-        # The header swob's Request.allow_reserved_names reads; gatekeeper,
-        # left of us, strips it from clients.
-        if not constraints.check_utf8(path, internal=utils.config_true_value(
-                env.get('HTTP_X_BACKEND_ALLOW_RESERVED_NAMES'))):
-            # The proxy refuses it with 412 before any controller runs;
-            # container info for such a name is an error (Swift's own
-            # functional test_null_name caught the 403 this gave).
-            return swob.HTTPPreconditionFailed(
-                request=swob.Request(env),
-                body='Invalid UTF8 or contains NULL')
         if obj and _routes.writes_pre_authorized_link(env, account,
                                                       container, obj):
             # Whatever its lists: such a link is a way around every check.
@@ -309,9 +290,8 @@ class IPAllowlistMiddleware(pasteconf.PasteFilter):
                                 container, exc, reported)
         if _first(reported, env, 'allowed'):
             self.logger.increment('allowed')
-        if self.logger.isEnabledFor(logging.DEBUG):
-            self.logger.debug('allow %s %s from %s: %s',
-                              env.get('REQUEST_METHOD'), path, client, reason)
+        self.logger.debug('allow %s %s from %s: %s',
+                          env.get('REQUEST_METHOD'), path, client, reason)
         return None
 
     def _decide(self, env, client, client_error, version, account,
@@ -431,20 +411,14 @@ class IPAllowlistMiddleware(pasteconf.PasteFilter):
         return self._account_info(env, version, account).get('status') or 0
 
     def _container_info(self, env, version, account, container):
-        info = self._cached_info(env, account, container)
-        if info is None:
-            info = get_container_info(
-                self._env_for(env, version, account, container), self.app,
-                swift_source=SWIFT_SOURCE)
-        return info
+        return get_container_info(
+            self._env_for(env, version, account, container), self.app,
+            swift_source=SWIFT_SOURCE)
 
     def _account_info(self, env, version, account):
-        info = self._cached_info(env, account)
-        if info is None:
-            info = get_account_info(
-                self._env_for(env, version, account), self.app,
-                swift_source=SWIFT_SOURCE)
-        return info
+        return get_account_info(
+            self._env_for(env, version, account), self.app,
+            swift_source=SWIFT_SOURCE)
 
     @staticmethod
     def _env_for(env, version, account, container=None):
@@ -455,19 +429,6 @@ class IPAllowlistMiddleware(pasteconf.PasteFilter):
         # read once for the whole request.
         return wsgi.make_env(env, method='HEAD', path=swob.str_to_wsgi(path),
                              query_string='', swift_source=SWIFT_SOURCE)
-
-    @staticmethod
-    def _cached_info(env, account, container=None):
-        """Info already in this request's infocache, without a copy.
-
-        get_container_info deep-copies what it returns; we only read it.
-        The proxy fills the infocache for every request it routes, so this
-        is the common case after the first request on a container.
-        """
-        infocache = env.get('swift.infocache')
-        if not infocache:
-            return None
-        return infocache.get(get_cache_key(account, container))
 
     def _segment_containers(self, env):
         """The segment containers of the manifest an async delete names.

@@ -10,10 +10,13 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Test and demo harnesses: real servers (memcached, Swift) on loopback.
+"""Test harnesses: fixtures, clients and stand-ins for real services.
 
-Nothing here is imported by the plugins; these modules start subprocesses
-and are meant for functional tests, benchmarks and ``opsext demo``.
+The servers themselves (an all-in-one Swift, memcached, subprocess and
+port handling) are the product module :mod:`opsext.allinone`, which
+``opsext demo`` runs too; this package builds on it and adds what only
+tests need (redis-server, Nova harnesses, targets, load generators).
+Nothing here is imported by the plugins or the ``opsext`` command.
 :mod:`opsext.testing.pytest_plugin` makes them fixtures for operators'
 own plugins (Swift: ``swift_cluster``, ``swift_client``; Nova, through
 :mod:`~opsext.testing.nova_scheduler` and :mod:`~opsext.testing.nova_cloud`:

@@ -30,7 +30,7 @@ import json
 from typing import Mapping, Optional, Sequence, TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from opsext.testing.swift_cluster import SwiftCluster
+    from opsext.allinone.cluster import SwiftCluster
 
 #: The environment variable that keeps the clusters' directories.
 KEEP_VARIABLE = 'OPSEXT_KEEP_CLUSTERS'
@@ -42,7 +42,7 @@ class ClusterPool(object):
     :param keep: keep each cluster's directory (configs, server logs)
         after it stops; :meth:`stop_all` returns their paths.
     :param pythonpath: directories every cluster's servers import from
-        first (see :class:`~opsext.testing.swift_cluster.SwiftCluster`).
+        first (see :class:`~opsext.allinone.cluster.SwiftCluster`).
     """
 
     def __init__(self, keep: bool = False,
@@ -70,7 +70,7 @@ class ClusterPool(object):
         :raises ClusterStartError: when the cluster does not become healthy
             (and again, at once, on every later call).
         """
-        from opsext.testing.swift_cluster import SwiftCluster
+        from opsext.allinone.cluster import SwiftCluster
 
         key = self.key(pipeline_filters, filter_conf, proxy_conf)
         if key in self._failures:

@@ -60,12 +60,8 @@ MAX_TIMEOUT = 3600
 
 
 def _required(environ: Mapping[str, str], name: str, why: str) -> str:
-    value = environ.get(name, '').strip()
-    if not value:
-        raise target_mod.TargetConfigError(
-            '%s names %s: it needs %s (%s)' % (
-                target_mod.SERVICES, target_mod.NOVA, name, why))
-    return value
+    return target_mod.required(environ, name, why, '%s names %s: it' % (
+        target_mod.SERVICES, target_mod.NOVA))
 
 
 def _choice(environ: Mapping[str, str], name: str, default: str,
@@ -77,26 +73,17 @@ def _choice(environ: Mapping[str, str], name: str, default: str,
     return value
 
 
-@dataclasses.dataclass(frozen=True)
-class NovaTarget:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class NovaTarget(target_mod.ServiceTarget):
     """Where the Nova under validation is, and what to check."""
 
-    auth_url: str
-    user: str
-    key: str
-    project: str
     flavor: str
     image: str
-    user_domain: str = 'Default'
-    project_domain: str = 'Default'
     nova_url: str = ''
     network: str = 'none'
     expect: str = 'group'
     metadata_key: str = 'opsext_subnets'
     timeout: float = 300.0
-    region: str = ''
-    cacert: str = ''
-    client_address: str = ''
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] = os.environ
@@ -120,34 +107,23 @@ class NovaTarget:
             raise target_mod.TargetConfigError(
                 'OPSEXT_TEST_NOVA_TIMEOUT=%r: whole seconds from 1 to %d'
                 % (timeout, MAX_TIMEOUT))
-        client_address = environ.get('OPSEXT_TEST_CLIENT_ADDRESS',
-                                     '').strip()
-        if client_address:
+        shared = cls.shared_from_environ(environ, 'OPSEXT_TEST_NOVA_')
+        if shared['client_address']:
             try:
-                net.parse_address(client_address)
+                net.parse_address(shared['client_address'])
             except net.AddressError as exc:
                 raise target_mod.TargetConfigError(
                     'OPSEXT_TEST_CLIENT_ADDRESS=%r: %s'
-                    % (client_address, exc.reason)) from None
-        cacert = environ.get('OPSEXT_TEST_CACERT', '').strip()
-        if cacert and not os.path.isfile(cacert):
-            raise target_mod.TargetConfigError(
-                'OPSEXT_TEST_CACERT=%r is not a file' % cacert)
+                    % (shared['client_address'], exc.reason)) from None
         return cls(
             auth_url=auth_url, nova_url=nova_url,
-            user_domain=environ.get('OPSEXT_TEST_NOVA_USER_DOMAIN',
-                                    '').strip() or 'Default',
-            project_domain=environ.get('OPSEXT_TEST_NOVA_PROJECT_DOMAIN',
-                                       '').strip() or 'Default',
             network=environ.get('OPSEXT_TEST_NOVA_NETWORK', '').strip()
             or 'none',
             expect=_choice(environ, 'OPSEXT_TEST_NOVA_EXPECT', 'group',
                            nova_checks.EXPECTATIONS),
             metadata_key=environ.get('OPSEXT_TEST_NOVA_METADATA_KEY',
                                      '').strip() or 'opsext_subnets',
-            timeout=float(timeout),
-            region=environ.get('OPSEXT_TEST_REGION', '').strip(),
-            cacert=cacert, client_address=client_address, **found)
+            timeout=float(timeout), **shared, **found)
 
     def describe(self) -> str:
         """One line for the test report: what is validated, and how."""
@@ -160,22 +136,11 @@ class NovaTarget:
 
     def login(self) -> nova_api.NovaClient:
         """An admin client of the compute endpoint."""
-        token, catalog = target_mod.keystone_login(
-            self.auth_url, self.user, self.key, self.project,
-            self.user_domain, self.project_domain, self.cacert)
-        url = self.nova_url or target_mod.catalog_url(catalog, 'compute',
-                                                      self.region)
-        if not url:
-            raise RuntimeError(
-                'no public compute endpoint%s in the catalog; set '
-                'OPSEXT_TEST_NOVA_URL' % (
-                    ' in region %s' % self.region if self.region else ''))
+        url, token = self.keystone_endpoint('compute', self.nova_url,
+                                            'OPSEXT_TEST_NOVA_URL')
         return nova_api.NovaClient(url, {'X-Auth-Token': token},
                                    cacert=self.cacert)
 
     def client_address_for(self, client: nova_api.NovaClient) -> str:
         """The address nova-api sees for this client."""
-        if self.client_address:
-            return self.client_address
-        return target_mod.request(client.url, 'GET', cacert=self.cacert,
-                                  local_address=True)[3]
+        return self.client_address_at(client.url)

@@ -71,7 +71,7 @@ if TYPE_CHECKING:
     from opsext.testing.nova_cloud import NovaCloud
     from opsext.testing.nova_scheduler import Scheduler
     from opsext.testing.swift_client import SwiftClient
-    from opsext.testing.swift_cluster import SwiftCluster
+    from opsext.allinone.cluster import SwiftCluster
 
 SCOPE_OPTION = 'opsext_swift_cluster_scope'
 SCOPES = ('session', 'module')

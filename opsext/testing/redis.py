@@ -34,27 +34,21 @@ socket, cluster mode); ``sentinel_monitor`` runs a Sentinel instead, and
 import logging
 import os
 import shutil
-import socket
 import tempfile
 import subprocess
 import time
 from typing import Optional, Sequence
 
-from opsext.testing import ports
-from opsext.testing import process
+from opsext.allinone import process
 
 LOG = logging.getLogger(__name__)
 
 
-def find_redis_server(binary: str = 'redis-server') -> str:
-    """Return the path of ``binary``, or raise RuntimeError naming it."""
-    return process.find_binary(binary, 'redis-server')
-
-
-class RedisServer(process.FreezableServer):
+class RedisServer(process.LoopbackServer):
     """A redis-server subprocess listening on ``host`` (TCP only)."""
 
     NAME = 'redis-server'
+    PACKAGE = 'redis-server'
 
     def __init__(self, host: str = '127.0.0.1', port: Optional[int] = None,
                  binary: str = 'redis-server',
@@ -71,23 +65,11 @@ class RedisServer(process.FreezableServer):
             service, e.g. ``{'down-after-milliseconds': 300}`` (written as
             ``sentinel down-after-milliseconds <service> 300``).
         """
+        super().__init__(host, port, binary, start_timeout)
         self.extra_args = list(extra_args)
         self.sentinel_monitor = sentinel_monitor
         self.sentinel_settings = dict(sentinel_settings or {})
-        self.host = host
-        self.port = port
-        self.binary = binary
-        self.start_timeout = start_timeout
         self._workdir: Optional[str] = None
-        self._process: Optional[process.ManagedProcess] = None
-        self._paused = False
-
-    @property
-    def address(self) -> str:
-        """``host:port``."""
-        if self.port is None:
-            raise RuntimeError('redis-server has not been started')
-        return '%s:%d' % (self.host, self.port)
 
     @property
     def url(self) -> str:
@@ -95,31 +77,17 @@ class RedisServer(process.FreezableServer):
         return 'redis://%s' % self.address
 
     @property
-    def pid(self) -> Optional[int]:
-        """The process id while running, else None."""
-        return self._process.pid if self._process is not None else None
-
-    @property
     def log_path(self) -> Optional[str]:
         if self._workdir is None:
             return None
         return os.path.join(self._workdir, 'redis.log')
 
-    def start(self) -> 'RedisServer':
-        """Start redis-server and wait until it answers ``PING``.
-
-        A server that was stopped or killed starts again on the same port,
-        empty.
-        """
-        if self._process is not None:
-            raise RuntimeError('redis-server was already started')
-        path = find_redis_server(self.binary)
+    def _prepare(self) -> None:
+        # A server that was stopped or killed starts again empty.
         if self._workdir is None:
             self._workdir = tempfile.mkdtemp(prefix='redis-')
-        self._start_on_a_port(path)
-        return self
 
-    def _start_once(self, path: str) -> None:
+    def _argv(self, path: str) -> list[str]:
         if self.sentinel_monitor is not None:
             # A Sentinel needs a configuration file it can rewrite.
             conf = os.path.join(self._workdir, 'sentinel.conf')
@@ -131,70 +99,36 @@ class RedisServer(process.FreezableServer):
                 for name, value in sorted(self.sentinel_settings.items()):
                     fp.write('sentinel %s %s %s\n'
                              % (name, self.sentinel_monitor[0], value))
-            argv = [path, conf, '--sentinel']
-        else:
-            argv = [path, '--bind', self.host, '--port', str(self.port),
-                    '--save', '', '--appendonly', 'no', '--protected-mode',
-                    'no', '--daemonize', 'no', '--dir', self._workdir
-                    ] + self.extra_args
-        self._process = process.ManagedProcess('redis-server', argv,
-                                               self.log_path)
-        self._process.start()
-        deadline = time.monotonic() + self.start_timeout
-        while True:
-            if not self._process.running():
-                if 'Address already in use' in self._process.log_text():
-                    raise process.PortInUse()
-                raise RuntimeError('redis-server failed to start: %s'
-                                   % self._process.describe_exit())
-            try:
-                reply = self.command(b'PING', timeout=1.0)
-            except OSError:
-                reply = None
-            if reply == b'+PONG':
-                LOG.debug('redis-server is up at %s', self.address)
-                return
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    'redis-server at %s did not answer PING within %.0f s '
-                    '(last reply %r); last lines of %s:\n%s'
-                    % (self.address, self.start_timeout, reply,
-                       self.log_path, self._process.log_tail()))
-            time.sleep(0.02)
+            return [path, conf, '--sentinel']
+        return [path, '--bind', self.host, '--port', str(self.port),
+                '--save', '', '--appendonly', 'no', '--protected-mode', 'no',
+                '--daemonize', 'no', '--dir', self._workdir
+                ] + self.extra_args
+
+    def _answers(self) -> bool:
+        return self.command(b'PING', timeout=1.0) == b'+PONG'
+
+    @staticmethod
+    def _request(args) -> bytes:
+        return b'*%d\r\n' % len(args) + b''.join(
+            b'$%d\r\n%s\r\n' % (len(arg), arg) for arg in args)
 
     def command(self, *args: bytes, timeout: float = 2.0) -> bytes:
         """Send one command; return the first line of its reply."""
-        request = b'*%d\r\n' % len(args) + b''.join(
-            b'$%d\r\n%s\r\n' % (len(arg), arg) for arg in args)
-        with socket.create_connection((self.host, self.port),
-                                      timeout=timeout) as sock:
-            sock.sendall(request)
-            reply = b''
-            while not reply.endswith(b'\r\n'):
-                chunk = sock.recv(4096)
-                if not chunk:
-                    break
-                reply += chunk
+        reply = self._exchange(self._request(args),
+                               lambda reply: reply.endswith(b'\r\n'),
+                               timeout)
         return reply.split(b'\r\n', 1)[0]
 
     def bulk(self, *args: bytes, timeout: float = 2.0) -> str:
         """Send one command answered by a bulk string; return its text."""
-        request = b'*%d\r\n' % len(args) + b''.join(
-            b'$%d\r\n%s\r\n' % (len(arg), arg) for arg in args)
-        with socket.create_connection((self.host, self.port),
-                                      timeout=timeout) as sock:
-            sock.sendall(request)
-            reply = b''
-            while True:
-                head, _, body = reply.partition(b'\r\n')
-                if head[:1] == b'-':
-                    raise RuntimeError('redis answered %r' % head)
-                if head[:1] == b'$' and len(body) >= int(head[1:]) + 2:
-                    return body[:int(head[1:])].decode()
-                chunk = sock.recv(65536)
-                if not chunk:
-                    raise RuntimeError('redis closed: %r' % reply[:200])
-                reply += chunk
+        reply = self._exchange(self._request(args), _bulk_read, timeout)
+        head, _, body = reply.partition(b'\r\n')
+        if head[:1] == b'-':
+            raise RuntimeError('redis answered %r' % head)
+        if not _bulk_read(reply):
+            raise RuntimeError('redis closed: %r' % reply[:200])
+        return body[:int(head[1:])].decode()
 
     def flush_all(self) -> None:
         """Delete every key of every database (``FLUSHALL``)."""
@@ -202,24 +136,19 @@ class RedisServer(process.FreezableServer):
         if reply != b'+OK':
             raise RuntimeError('redis FLUSHALL answered %r' % reply)
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop redis-server: SIGTERM, then SIGKILL after ``timeout``."""
-        if self._process is not None:
-            if self._paused and self._process.running():
-                # A stopped process acts on SIGTERM only once continued.
-                self.resume()
-            self._process.stop(timeout)
-            self._process = None
-            self._paused = False
+    def _cleanup(self) -> None:
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
 
-    def __enter__(self) -> 'RedisServer':
-        return self.start()
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+def _bulk_read(reply: bytes) -> bool:
+    """True once ``reply`` holds an error line or a whole bulk string."""
+    head, separator, body = reply.partition(b'\r\n')
+    if not separator:
+        return False
+    return head[:1] == b'-' or (
+        head[:1] == b'$' and len(body) >= int(head[1:]) + 2)
 
 
 class RedisCluster(object):
@@ -233,7 +162,7 @@ class RedisCluster(object):
         self.start_timeout = start_timeout
         # The bus port is chosen too: by default it is the port + 10000,
         # and a free port above 55535 would not do.
-        self.bus_ports = ports.free_ports(masters, host)
+        self.bus_ports = process.free_ports(masters, host)
         self.servers = [RedisServer(host, extra_args=[
             '--cluster-enabled', 'yes', '--cluster-node-timeout', '5000',
             '--cluster-port', str(port)]) for port in self.bus_ports]

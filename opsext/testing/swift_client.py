@@ -35,7 +35,7 @@ from typing import Any, Mapping, NamedTuple, Optional
 import urllib.parse
 import uuid
 
-from opsext.testing import swift_config
+from opsext.allinone import config as swift_config
 
 _NAMES = itertools.count(1)
 
@@ -60,7 +60,7 @@ def tempauth_users() -> dict[str, str]:
 class SwiftClient(object):
     """A tempauth user sending from one loopback address.
 
-    :param cluster: a started :class:`~opsext.testing.swift_cluster.
+    :param cluster: a started :class:`~opsext.allinone.cluster.
         SwiftCluster`.
     :param user: ``account:user`` of tempauth (:func:`tempauth_users`).
     :param key: the user's key; by default the cluster's own.

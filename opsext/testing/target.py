@@ -15,7 +15,7 @@
 ``OPSEXT_TEST_TARGET=deployed`` points the ops-validation suite
 (``tests/functional/deployed``) at a deployed cloud; ``local`` (the
 default) runs its Swift part against a
-:class:`~opsext.testing.swift_cluster.SwiftCluster` on 127.0.0.1.
+:class:`~opsext.allinone.cluster.SwiftCluster` on 127.0.0.1.
 ``OPSEXT_TEST_SERVICES`` (deployed only) says what the run validates:
 ``swift`` (the default), ``nova`` or ``swift,nova``; Nova is described by
 the variables of :mod:`opsext.testing.nova_target`, Swift by these:
@@ -94,11 +94,12 @@ def services(environ: Mapping[str, str] = os.environ) -> frozenset:
     return names
 
 
-def _required(environ: Mapping[str, str], name: str, why: str) -> str:
+def required(environ: Mapping[str, str], name: str, why: str,
+             needed_by: str = '%s=deployed' % TARGET) -> str:
+    """The value of variable ``name``; TargetConfigError if unset."""
     value = environ.get(name, '').strip()
     if not value:
-        raise TargetConfigError(
-            '%s=deployed needs %s (%s)' % (TARGET, name, why))
+        raise TargetConfigError('%s needs %s (%s)' % (needed_by, name, why))
     return value
 
 
@@ -111,22 +112,78 @@ def http_url(name: str, value: str) -> str:
     return value.rstrip('/')
 
 
-@dataclasses.dataclass(frozen=True)
-class Target:
-    """Where the Swift under validation is, and how to log in to it."""
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ServiceTarget:
+    """What every service under validation has: a login, a way in.
 
-    name: str
+    :class:`Target` (Swift) and
+    :class:`~opsext.testing.nova_target.NovaTarget` add their own.
+    """
+
     auth_url: str
     user: str
     key: str
-    auth_version: str = '1'
     project: str = ''
     user_domain: str = 'Default'
     project_domain: str = 'Default'
     region: str = ''
-    swift_url: str = ''
     cacert: str = ''
     client_address: str = ''
+
+    @staticmethod
+    def shared_from_environ(environ: Mapping[str, str],
+                            domain_prefix: str) -> dict:
+        """The fields read alike for every service: the Keystone domains
+        (``<domain_prefix>USER_DOMAIN``, ``..PROJECT_DOMAIN``) and the
+        shared ``OPSEXT_TEST_REGION``, ``_CACERT``, ``_CLIENT_ADDRESS``."""
+        cacert = environ.get('OPSEXT_TEST_CACERT', '').strip()
+        if cacert and not os.path.isfile(cacert):
+            raise TargetConfigError('OPSEXT_TEST_CACERT=%r is not a file'
+                                    % cacert)
+        return dict(
+            user_domain=environ.get(domain_prefix + 'USER_DOMAIN',
+                                    '').strip() or 'Default',
+            project_domain=environ.get(domain_prefix + 'PROJECT_DOMAIN',
+                                       '').strip() or 'Default',
+            region=environ.get('OPSEXT_TEST_REGION', '').strip(),
+            cacert=cacert,
+            client_address=environ.get('OPSEXT_TEST_CLIENT_ADDRESS',
+                                       '').strip())
+
+    def keystone_endpoint(self, service_type: str, override: str,
+                          override_variable: str) -> tuple[str, str]:
+        """Log in to Keystone v3: (endpoint URL, token).
+
+        The URL is ``override`` if given, else the catalog's public
+        endpoint of ``service_type`` (in :attr:`region`, if set).
+        """
+        token, catalog = keystone_login(
+            self.auth_url, self.user, self.key, self.project,
+            self.user_domain, self.project_domain, self.cacert)
+        url = override or catalog_url(catalog, service_type, self.region)
+        if not url:
+            raise RuntimeError(
+                'no public %s endpoint%s in the catalog; set %s' % (
+                    service_type,
+                    ' in region %s' % self.region if self.region else '',
+                    override_variable))
+        return url, token
+
+    def client_address_at(self, url: str) -> str:
+        """The address a server at ``url`` sees for this client."""
+        if self.client_address:
+            return self.client_address
+        return request(url, 'GET', cacert=self.cacert,
+                       local_address=True)[3]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Target(ServiceTarget):
+    """Where the Swift under validation is, and how to log in to it."""
+
+    name: str
+    auth_version: str = '1'
+    swift_url: str = ''
     ratelimit_writes: Optional[int] = None
     #: local only: a source address in the cluster's operator_cidrs, to
     #: clean up containers the tests locked.
@@ -136,26 +193,22 @@ class Target:
     def from_environ(cls, environ: Mapping[str, str] = os.environ
                      ) -> 'Target':
         """The deployed target the ``OPSEXT_TEST_*`` variables describe."""
-        auth_url = http_url('OPSEXT_TEST_AUTH_URL', _required(
+        auth_url = http_url('OPSEXT_TEST_AUTH_URL', required(
             environ, 'OPSEXT_TEST_AUTH_URL', 'the tempauth or Keystone URL'))
-        user = _required(environ, 'OPSEXT_TEST_USER',
-                         'v1: account:user; v3: user name')
-        key = _required(environ, 'OPSEXT_TEST_KEY', 'the key or password')
+        user = required(environ, 'OPSEXT_TEST_USER',
+                        'v1: account:user; v3: user name')
+        key = required(environ, 'OPSEXT_TEST_KEY', 'the key or password')
         version = environ.get('OPSEXT_TEST_AUTH_VERSION', '').strip() or '1'
         if version not in ('1', '3'):
             raise TargetConfigError(
                 'OPSEXT_TEST_AUTH_VERSION=%r: use 1 or 3' % version)
         project = ''
         if version == '3':
-            project = _required(environ, 'OPSEXT_TEST_PROJECT',
-                                'Keystone v3 scopes the token to it')
+            project = required(environ, 'OPSEXT_TEST_PROJECT',
+                               'Keystone v3 scopes the token to it')
         swift_url = environ.get('OPSEXT_TEST_SWIFT_URL', '').strip()
         if swift_url:
             swift_url = http_url('OPSEXT_TEST_SWIFT_URL', swift_url)
-        cacert = environ.get('OPSEXT_TEST_CACERT', '').strip()
-        if cacert and not os.path.isfile(cacert):
-            raise TargetConfigError('OPSEXT_TEST_CACERT=%r is not a file'
-                                    % cacert)
         writes = environ.get('OPSEXT_TEST_RATELIMIT_WRITES', '').strip()
         ratelimit_writes = None
         if writes:
@@ -167,16 +220,9 @@ class Target:
             ratelimit_writes = int(writes)
         return cls(
             name=DEPLOYED, auth_url=auth_url, user=user, key=key,
-            auth_version=version, project=project,
-            user_domain=environ.get('OPSEXT_TEST_USER_DOMAIN', '').strip()
-            or 'Default',
-            project_domain=environ.get(
-                'OPSEXT_TEST_PROJECT_DOMAIN', '').strip() or 'Default',
-            region=environ.get('OPSEXT_TEST_REGION', '').strip(),
-            swift_url=swift_url, cacert=cacert,
-            client_address=environ.get(
-                'OPSEXT_TEST_CLIENT_ADDRESS', '').strip(),
-            ratelimit_writes=ratelimit_writes)
+            auth_version=version, project=project, swift_url=swift_url,
+            ratelimit_writes=ratelimit_writes,
+            **cls.shared_from_environ(environ, 'OPSEXT_TEST_'))
 
     def describe(self) -> str:
         """One line for the test report: what was validated."""
@@ -200,24 +246,13 @@ class Target:
             storage_url = headers.get('x-storage-url', '')
             token = headers.get('x-auth-token', '')
         else:
-            storage_url, token = self._keystone_login()
+            storage_url, token = self.keystone_endpoint(
+                'object-store', self.swift_url, 'OPSEXT_TEST_SWIFT_URL')
         storage_url = self.swift_url or storage_url
         if not storage_url or not token:
             raise RuntimeError('auth at %s gave no storage URL or token'
                                % self.auth_url)
         return Session(self, storage_url.rstrip('/'), token)
-
-    def _keystone_login(self) -> tuple[str, str]:
-        token, catalog = keystone_login(
-            self.auth_url, self.user, self.key, self.project,
-            self.user_domain, self.project_domain, self.cacert)
-        url = catalog_url(catalog, 'object-store', self.region)
-        if not url and not self.swift_url:
-            raise RuntimeError(
-                'no public object-store endpoint%s in the catalog; set '
-                'OPSEXT_TEST_SWIFT_URL' % (
-                    ' in region %s' % self.region if self.region else ''))
-        return url, token
 
 
 @dataclasses.dataclass
@@ -236,10 +271,7 @@ class Session:
 
     def client_address(self) -> str:
         """The address the proxy sees for this client."""
-        if self.target.client_address:
-            return self.target.client_address
-        return request(self.proxy_url + '/info', 'GET',
-                       cacert=self.target.cacert, local_address=True)[3]
+        return self.target.client_address_at(self.proxy_url + '/info')
 
     def request(self, method: str, path: str = '',
                 headers: Optional[Mapping[str, str]] = None,

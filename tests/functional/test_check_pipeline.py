@@ -19,7 +19,7 @@ import subprocess
 import sys
 
 from opsext.cmd import demo
-from opsext.testing import swift_config
+from opsext.allinone import config as swift_config
 
 SAMPLE = os.path.join(os.path.dirname(__file__), '..', '..', 'etc', 'swift',
                       'proxy-server.conf-sample')

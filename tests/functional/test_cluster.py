@@ -21,8 +21,8 @@ import uuid
 
 import pytest
 
-from opsext.testing.swift_cluster import ClusterStartError
-from opsext.testing.swift_cluster import SwiftCluster
+from opsext.allinone.cluster import ClusterStartError
+from opsext.allinone.cluster import SwiftCluster
 
 
 def _wait_for_log(cluster, server, needle, timeout=5.0):

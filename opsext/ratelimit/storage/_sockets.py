@@ -36,7 +36,6 @@ MAX_IDLE = 16
 #: is no evidence: a loaded machine can delay one answer; a refused or
 #: reset connection is, and marks it down at once.
 TIMEOUTS_TO_MARK_DOWN = 3
-_monotonic = time.monotonic
 
 
 def format_address(host: str, port: int) -> str:
@@ -60,7 +59,7 @@ class Health(object):
         """Raise StorageError while down; let one caller probe after."""
         if not self.down_until:
             return
-        now = _monotonic()
+        now = time.monotonic()
         with self._lock:
             if not self.down_until:
                 return
@@ -81,7 +80,7 @@ class Health(object):
             self.timeouts = 0
 
     def mark_down(self, reason: str) -> None:
-        self.down_until = _monotonic() + self.retry_interval
+        self.down_until = time.monotonic() + self.retry_interval
         self.down_reason = reason
         self.close()
 

@@ -101,14 +101,6 @@ def window_problem(window: int, now: Optional[float] = None) -> Optional[str]:
 _PREFIX_BYTES = _PREFIX.encode('ascii')
 #: Idle connections kept per server and process.
 MAX_IDLE = _sockets.MAX_IDLE
-# The md5s remembered, of keys up to _MAX_DIGEST_KEY characters: under
-# 3 MB, whatever the clients send.
-_MAX_DIGESTS = 4096
-_MAX_DIGEST_KEY = 256
-# A named tuple's own constructor is a Python function; tuple.__new__ with
-# the class builds the same object in half the time.
-_new = tuple.__new__
-_WindowCount = base.WindowCount
 
 
 def _md5(text: str) -> bytes:
@@ -160,8 +152,6 @@ class MemcachedStorage(base.Storage):
             (int(_md5('%s-%d' % (server.name, i))[:8], 16), server.name,
              server)
             for server in self.servers for i in range(_POINTS_PER_SERVER))
-        self._single = self.servers[0] if len(self.servers) == 1 else None
-        self._digests: dict[str, bytes] = {}
         self._points = [point for point, _, _ in points]
         self._ring = [server for _, _, server in points]
 
@@ -189,38 +179,19 @@ class MemcachedStorage(base.Storage):
         pos = bisect.bisect(self._points, int(digest[:8], 16))
         return self._ring[pos % len(self._ring)]
 
-    def _new_digest(self, key: str) -> bytes:
-        """``_md5(key)``, remembered for the key's next requests.
-
-        The md5 is a fifth of the Python of a call (0.7 us), and a client
-        sends many requests under the same keys.
-        """
-        digest = _md5(key)
-        if len(key) <= _MAX_DIGEST_KEY:
-            if len(self._digests) >= _MAX_DIGESTS:
-                # Bounded whatever the keys (client addresses, say): start
-                # over rather than track which are recent.
-                self._digests.clear()
-            self._digests[key] = digest
-        return digest
-
     def hit(self, hits: Sequence[base.Hit],
             now: Optional[float] = None) -> list[base.WindowCount]:
         now = time.time() if now is None else now
         if not hits:
             return []
-        single = self._single
         # Per hit: its server, its previous window's counter name, its
         # commands and how far into its window ``now`` is.
         servers = []
         names = []
         requests = []
         elapsed = []
-        digests = self._digests
         for key, window in hits:
-            digest = digests.get(key)
-            if digest is None:
-                digest = self._new_digest(key)
+            digest = _md5(key)
             index = int(now // window)
             elapsed.append(now - index * window)
             ttl = 2 * window + 1
@@ -228,11 +199,11 @@ class MemcachedStorage(base.Storage):
                 ttl += int(time.time())
             current = b'%s%s:%d' % (_PREFIX_BYTES, digest, index)
             previous = b'%s%s:%d' % (_PREFIX_BYTES, digest, index - 1)
-            servers.append(single or self._lookup(digest))
+            servers.append(self._lookup(digest))
             names.append(previous)
             requests.append((current, ttl))
         server = servers[0]
-        if single is not None or servers.count(server) == len(servers):
+        if servers.count(server) == len(servers):
             # One server for the whole call (always so with one server, or
             # one hit): no grouping.
             counts = self._exchange(server, names, requests)
@@ -242,7 +213,7 @@ class MemcachedStorage(base.Storage):
             except exceptions.PartialStorageError as exc:
                 exc.counts = [
                     None if count is None or count[0] is None else
-                    _new(_WindowCount, (count[0], count[1], elapsed[i]))
+                    base.WindowCount(count[0], count[1], elapsed[i])
                     for i, count in enumerate(exc.counts)]
                 raise
         if any(current is None for current, _previous in counts):
@@ -252,9 +223,9 @@ class MemcachedStorage(base.Storage):
                 'memcached: %d counter(s) lost between add and incr '
                 '(evicted or flushed)' % len(lost), [
                     None if current is None else
-                    _new(_WindowCount, (current, previous, elapsed[i]))
+                    base.WindowCount(current, previous, elapsed[i])
                     for i, (current, previous) in enumerate(counts)])
-        return [_new(_WindowCount, (current, previous, elapsed[position]))
+        return [base.WindowCount(current, previous, elapsed[position])
                 for position, (current, previous) in enumerate(counts)]
 
     def _exchange(self, server: '_Server', names: list,

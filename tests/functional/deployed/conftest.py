@@ -15,7 +15,7 @@
 
 With ``OPSEXT_TEST_TARGET=deployed`` the target is the deployed Swift the
 ``OPSEXT_TEST_*`` variables describe (:mod:`opsext.testing.target`);
-otherwise a local :class:`~opsext.testing.swift_cluster.SwiftCluster`
+otherwise a local :class:`~opsext.allinone.cluster.SwiftCluster`
 with ip_allowlist and the rate limiter right after tempauth, reached over
 TCP exactly as a deployed one is, so CI runs this suite too.
 

@@ -30,7 +30,7 @@ import uuid
 import pytest
 from swift.common import wsgi
 
-from opsext.testing import swift_http
+from opsext.allinone import transport as swift_http
 from tests.functional.devstack import plugin_runner
 from tests.functional.devstack.plugin_runner import DevStack
 from tests.functional.devstack.plugin_runner import read

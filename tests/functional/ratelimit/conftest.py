@@ -22,7 +22,7 @@ from opsext.ratelimit.storage import base
 from opsext.ratelimit.storage import memcached
 from opsext.ratelimit.storage import memory
 from opsext.ratelimit.storage import redis
-from opsext.testing.memcached import MemcachedServer
+from opsext.allinone.memcached import MemcachedServer
 from opsext.testing.redis import RedisServer
 
 BACKENDS = ('memory', 'memcached', 'redis')

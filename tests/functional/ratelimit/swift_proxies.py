@@ -10,10 +10,9 @@ import os
 import sys
 import time
 
-from opsext.testing import ports
-from opsext.testing import process
-from opsext.testing import swift_http
-from opsext.testing import swift_servers
+from opsext.allinone import process
+from opsext.allinone import transport as swift_http
+from opsext.allinone import servers as swift_servers
 
 
 @contextlib.contextmanager
@@ -26,7 +25,7 @@ def extra_proxy(cluster, name, filter_updates=None):
     parser = configparser.RawConfigParser()
     parser.optionxform = str
     parser.read(cluster.proxy_conf_path)
-    port = ports.free_port()
+    port = process.free_port()
     parser.set('DEFAULT', 'bind_port', str(port))
     for section, values in (filter_updates or {}).items():
         for key, value in values.items():

@@ -27,7 +27,7 @@ import pytest
 import webob
 
 from opsext.ratelimit import middleware
-from opsext.testing.memcached import MemcachedServer
+from opsext.allinone.memcached import MemcachedServer
 from opsext.testing.redis import RedisServer
 from opsext.testing.statsd import StatsdListener
 

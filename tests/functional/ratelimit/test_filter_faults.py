@@ -15,7 +15,7 @@ import webob
 
 from opsext.ratelimit import middleware
 from opsext.ratelimit.storage import memcached
-from opsext.testing.memcached import MemcachedServer
+from opsext.allinone.memcached import MemcachedServer
 from tests.functional.ratelimit.conftest import memcached_get
 from tests.functional.ratelimit.conftest import FAULT_TIMEOUT
 from tests.functional.ratelimit.conftest import RETRY_INTERVAL

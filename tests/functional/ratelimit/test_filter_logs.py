@@ -27,7 +27,7 @@ import webob
 
 from opsext.exceptions import ConfigError
 from opsext.ratelimit import middleware
-from opsext.testing.ports import free_port
+from opsext.allinone.process import free_port
 from opsext.testing.redis import RedisServer
 from opsext.testing.statsd import StatsdListener
 

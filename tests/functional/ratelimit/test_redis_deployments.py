@@ -29,8 +29,8 @@ from opsext.ratelimit import middleware
 from opsext.ratelimit import storage
 from opsext.ratelimit.storage import base
 from opsext.ratelimit.storage import redis
-from opsext.testing.memcached import MemcachedServer
-from opsext.testing.ports import free_port
+from opsext.allinone.memcached import MemcachedServer
+from opsext.allinone.process import free_port
 from opsext.testing.redis import make_certificate
 from opsext.testing.redis import RedisCluster
 from opsext.testing.redis import RedisServer

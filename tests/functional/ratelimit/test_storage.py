@@ -16,8 +16,8 @@ from opsext.ratelimit.storage import base
 from opsext.ratelimit.storage import _sockets
 from opsext.ratelimit.storage import memcached
 from opsext.ratelimit.storage import redis
-from opsext.testing import ports
-from opsext.testing.memcached import MemcachedServer
+from opsext.allinone import process
+from opsext.allinone.memcached import MemcachedServer
 from opsext.testing.redis import RedisServer
 from tests.functional.ratelimit import conftest
 
@@ -369,7 +369,7 @@ class _GarbageServer(object):
 
     def __init__(self, answer: bytes = b'HELLO THERE\r\n') -> None:
         self.answer = answer
-        self.port = ports.free_port()
+        self.port = process.free_port()
         self.accepted = 0
         self.closed = 0
         self._sock = socket.create_server(('127.0.0.1', self.port))

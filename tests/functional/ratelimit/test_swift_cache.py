@@ -79,7 +79,7 @@ def test_counts_through_the_proxys_memcache_ring(memcached_server):
 
 def test_the_rings_failure_fails_open_with_a_warning(caplog):
     # Nothing listens there: Swift's ring gives up, as configured.
-    from opsext.testing.ports import free_port
+    from opsext.allinone.process import free_port
     ring = _ring(swift_memcached.MemcacheRing,
                  ['127.0.0.1:%d' % free_port()])
     filt = _filter('r' + uuid.uuid4().hex[:8])

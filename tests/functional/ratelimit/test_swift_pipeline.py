@@ -15,9 +15,9 @@ import pytest
 from swift.common import swob
 from swiftclient import client as swiftclient
 
-from opsext.testing.memcached import MemcachedServer
+from opsext.allinone.memcached import MemcachedServer
 from opsext.testing.statsd import StatsdListener
-from opsext.testing import swift_http
+from opsext.allinone import transport as swift_http
 from tests.functional.ratelimit.swift_proxies import extra_proxy
 
 SECTION = 'filter:opsext_ratelimit'

@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from opsext.testing import ports
-from opsext.testing import swift_config
-from opsext.testing.memcached import MemcachedServer
+from opsext.allinone import process
+from opsext.allinone import config as swift_config
+from opsext.allinone.memcached import MemcachedServer
 from tests.functional.swift.conftest import ALLOWED
 from tests.functional.swift.conftest import DENIED
 from tests.functional.swift.conftest import OPERATOR
@@ -46,7 +46,7 @@ def dead_container_ring_app(wl_cluster, private_memcached):
     for name in ('swift.conf', 'account.ring.gz', 'object.ring.gz'):
         shutil.copy(os.path.join(wl_cluster.workdir, name), swift_dir)
     swift_config.build_ring(os.path.join(swift_dir, 'container.ring.gz'),
-                            '127.0.0.1', ports.free_port())
+                            '127.0.0.1', process.free_port())
     # swift_dir is a [DEFAULT] option: paste.deploy lets it win over a
     # value set in [app:proxy-server].
     path = write_variant(wl_cluster, 'dead-container', sections={
@@ -145,7 +145,7 @@ def dead_account_ring(wl_cluster):
     for name in ('swift.conf', 'container.ring.gz', 'object.ring.gz'):
         shutil.copy(os.path.join(wl_cluster.workdir, name), swift_dir)
     swift_config.build_ring(os.path.join(swift_dir, 'account.ring.gz'),
-                            '127.0.0.1', ports.free_port())
+                            '127.0.0.1', process.free_port())
     servers = []
     apps = {}
     for raw in (False, True):

@@ -16,7 +16,7 @@ import pytest
 
 from opsext.testing import cluster_pool
 from opsext.testing import swift_client
-from opsext.testing import swift_config
+from opsext.allinone import config as swift_config
 
 
 def test_entry_point_string_becomes_use():

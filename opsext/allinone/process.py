@@ -10,7 +10,13 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""A server subprocess with its output in a log file.
+"""Server subprocesses on free loopback ports, with their output in a log.
+
+:func:`free_ports` hands out ports the kernel lets us bind, all probed at
+once, so one call never returns the same port twice; another process may
+still take one before the server binds it, so every server here is started
+through :func:`retry_on_port_in_use`, which starts it again on fresh ports.
+:class:`LoopbackServer` is what memcached and redis-server have in common.
 
 :class:`ManagedProcess` starts a command with stdout and stderr going to one
 log file, tells whether it is still running, shows the tail of its log for
@@ -22,23 +28,43 @@ servers behind.  Swift servers call ``setsid()``, so a Ctrl-C in the
 terminal never reaches them; stopping them is always our job.
 """
 
+import contextlib
 import ctypes
 import ctypes.util
 import logging
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 import warnings
 from typing import Callable, Mapping, Optional, Sequence
 
-from opsext.testing import ports
-
 LOG = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
+
+
+def free_ports(count: int, host: str = '127.0.0.1') -> list[int]:
+    """Return ``count`` distinct TCP ports that can be bound on ``host``."""
+    if count < 1:
+        raise ValueError('count must be at least 1, got %r' % (count,))
+    family = socket.AF_INET6 if ':' in host else socket.AF_INET
+    with contextlib.ExitStack() as stack:
+        ports = []
+        for _ in range(count):
+            sock = stack.enter_context(
+                socket.socket(family, socket.SOCK_STREAM))
+            sock.bind((host, 0))
+            ports.append(sock.getsockname()[1])
+        return ports
+
+
+def free_port(host: str = '127.0.0.1') -> int:
+    """Return one TCP port that can be bound on ``host``."""
+    return free_ports(1, host)[0]
 
 
 def _die_with_parent_hook() -> Optional[Callable[[], None]]:
@@ -143,16 +169,146 @@ class PortInUse(Exception):
     """A server exited because its port was taken; retry on another."""
 
 
-class FreezableServer(object):
-    """pause, resume and kill for a server whose process is ``_process``.
+def retry_on_port_in_use(start_once: Callable[[], None], what: str,
+                         attempts: int = 3,
+                         error: type = RuntimeError) -> None:
+    """Call ``start_once()`` again while it raises :class:`PortInUse`.
 
-    Subclasses set ``NAME`` (for messages) and keep their
-    :class:`ManagedProcess` in ``self._process``.
+    The one bind-retry of every server started here: ``start_once``
+    chooses fresh ports (:func:`free_ports`) each time and stops what it
+    started before it raises. After ``attempts`` tries, ``error`` is
+    raised, naming ``what`` and the last attempt's reason.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            start_once()
+            return
+        except PortInUse as exc:
+            if attempt == attempts:
+                raise error('%s could not bind its port after %d '
+                            'attempt(s): %s' % (what, attempt, exc)) from None
+            LOG.debug('%s: a port was taken, retrying: %s', what, exc)
+
+
+class LoopbackServer(object):
+    """A server subprocess on a loopback port (memcached, redis-server).
+
+    :meth:`start` runs it on a free port (or the given one), retrying on a
+    taken port, and waits until :meth:`_answers`; it can then be paused,
+    resumed, killed and started again on the same port, for tests of what
+    clients do when it hangs or dies. Subclasses set ``NAME`` and
+    ``PACKAGE`` (the Debian package of the binary, for the error when it
+    is missing) and provide ``log_path``, :meth:`_argv` and
+    :meth:`_answers`; :meth:`_prepare` and :meth:`_cleanup` are optional.
     """
 
     NAME = 'server'
-    _process: Optional['ManagedProcess'] = None
-    _paused = False
+    PACKAGE = 'server'
+
+    def __init__(self, host: str, port: Optional[int], binary: str,
+                 start_timeout: float) -> None:
+        self.host = host
+        self.port = port
+        self.binary = binary
+        self.start_timeout = start_timeout
+        self._process: Optional[ManagedProcess] = None
+        self._paused = False
+
+    @property
+    def address(self) -> str:
+        """``host:port``."""
+        if self.port is None:
+            raise RuntimeError('%s has not been started' % self.NAME)
+        return '%s:%d' % (self.host, self.port)
+
+    @property
+    def pid(self) -> Optional[int]:
+        """The process id while running, else None."""
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def log_path(self) -> Optional[str]:
+        raise NotImplementedError
+
+    def _argv(self, path: str) -> list[str]:
+        """The command line that runs the server on ``self.port``."""
+        raise NotImplementedError
+
+    def _answers(self) -> bool:
+        """True once the server serves; may raise OSError before."""
+        raise NotImplementedError
+
+    def _prepare(self) -> None:
+        """Before the first start: make the log file, working directory."""
+
+    def _cleanup(self) -> None:
+        """After stop: remove what :meth:`_prepare` made."""
+
+    def start(self) -> 'LoopbackServer':
+        """Start the server and wait until it answers.
+
+        A server that was stopped starts again on the same port. A port
+        chosen by the caller is tried once; a free one, up to 3 times.
+        """
+        if self._process is not None:
+            raise RuntimeError('%s was already started' % self.NAME)
+        path = find_binary(self.binary, self.PACKAGE)
+        chosen_port = self.port
+        self._prepare()
+
+        def start_once() -> None:
+            if chosen_port is None:
+                self.port = free_port(self.host)
+            self._start_once(path)
+        try:
+            retry_on_port_in_use(start_once, self.NAME,
+                                 attempts=1 if chosen_port else 3)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start_once(self, path: str) -> None:
+        self._process = ManagedProcess(self.NAME, self._argv(path),
+                                       self.log_path)
+        self._process.start()
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            if not self._process.running():
+                if 'Address already in use' in self._process.log_text():
+                    self._process = None
+                    raise PortInUse('%s was taken' % self.address)
+                raise RuntimeError('%s failed to start: %s'
+                                   % (self.NAME,
+                                      self._process.describe_exit()))
+            try:
+                answers = self._answers()
+            except OSError:
+                answers = False
+            if answers:
+                LOG.debug('%s is up at %s', self.NAME, self.address)
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    '%s at %s did not answer within %.0f s; last lines of '
+                    '%s:\n%s' % (self.NAME, self.address, self.start_timeout,
+                                 self.log_path, self._process.log_tail()))
+            time.sleep(0.02)
+
+    def _exchange(self, request: bytes, done: Callable[[bytes], bool],
+                  timeout: float = 2.0) -> bytes:
+        """Send ``request`` on a new connection; read until ``done(reply)``
+        or the server closes it."""
+        with socket.create_connection((self.host, self.port),
+                                      timeout=timeout) as sock:
+            sock.sendall(request)
+            reply = b''
+            while not done(reply):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                reply += chunk
+        return reply
 
     def pause(self) -> None:
         """Freeze the server (SIGSTOP): connections hang, nothing answers."""
@@ -178,32 +334,28 @@ class FreezableServer(object):
             raise RuntimeError('%s is not running' % self.NAME)
         os.kill(self._process.pid, signum)
 
-    def _start_on_a_port(self, path: str, attempts: int = 3) -> None:
-        """Run ``self._start_once(path)``, on a fresh free port if taken.
+    def terminate(self) -> None:
+        """Ask the server to exit (SIGTERM) without waiting; see stop()."""
+        if self._process is not None:
+            if self._paused and self._process.running():
+                # A stopped process acts on SIGTERM only once continued.
+                self.resume()
+            self._process.terminate()
 
-        A port chosen by the caller (``self.port`` set before the first
-        start, or kept for a restart) is tried once. Subclasses provide
-        ``host``, ``port``, ``address``, ``_start_once`` and ``stop``.
-        """
-        chosen_port = self.port
-        for attempt in range(1, attempts + 1):
-            if chosen_port is None:
-                self.port = ports.free_port(self.host)
-            try:
-                self._start_once(path)
-                return
-            except PortInUse:
-                self._process = None
-                if chosen_port is not None or attempt == attempts:
-                    self.stop()
-                    raise RuntimeError('%s could not bind %s after %d '
-                                       'attempts' % (self.NAME, self.address,
-                                                     attempt))
-                LOG.debug('%s port %d was taken; retrying', self.NAME,
-                          self.port)
-            except BaseException:
-                self.stop()
-                raise
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the server: SIGTERM, then SIGKILL after ``timeout``."""
+        if self._process is not None:
+            self.terminate()
+            self._process.wait_or_kill(timeout)
+            self._process = None
+            self._paused = False
+        self._cleanup()
+
+    def __enter__(self) -> 'LoopbackServer':
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
 
 
 def wait_stopped(pid: int, stopped: bool, timeout: float = 5.0) -> None:

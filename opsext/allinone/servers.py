@@ -28,8 +28,8 @@ import sysconfig
 from typing import Sequence
 
 import opsext
-from opsext.testing import process
-from opsext.testing import swift_config
+from opsext.allinone import process
+from opsext.allinone import config as swift_config
 
 LOG = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ The proxy pipeline is Swift's recommended one with an insertion point right
 after auth, where the filters under test go (:func:`proxy_pipeline`).
 
 Every cluster uses the same hash path prefix and suffix: the in-process
-proxy of :class:`~opsext.testing.swift_cluster.SwiftCluster` shares one set
+proxy of :class:`~opsext.allinone.cluster.SwiftCluster` shares one set
 of hash globals with whatever cluster the test process touched before.
 """
 
