@@ -56,10 +56,10 @@ reported alone (a fixed cost per request, whatever the number of hosts; it
 depends on the database, SQLite here).
 
 Then, in the same run, SubnetAffinityWeigher against RAMWeigher (and an
-A/A RAMWeigher), through nova's ``HostWeightHandler`` over the same hosts
-(goal: <= 1.0x of RAMWeigher): once as deployed, after the filter in the
-same request (the filter has made the request's database read), and once
-alone, each call a new request that pays the read.
+A/A RAMWeigher), through nova's ``HostWeightHandler`` over the same hosts,
+each call a new request (goal: <= 1.0x of RAMWeigher); the weigher decides
+over the hosts it weighs and reads nothing from the database for a
+stamped request.
 
 Run it with ``tox -e bench``; ``--quick`` for a short run.
 """
@@ -334,11 +334,9 @@ def _bench_weighers(quick):
                                     metadata=a.metadata)
                   for a in _aggregates_in_db()]
     ours = our_weights.SubnetAffinityWeigher()
-    # (label, weigher, whether each call pays the request's reads)
-    contenders = [('SubnetAffinityWeigher, with the filter', ours, False),
-                  ('SubnetAffinityWeigher, alone', ours, True),
-                  ('RAMWeigher', ram.RAMWeigher(), True),
-                  ('A/A: RAMWeigher', ram.RAMWeigher(), True)]
+    contenders = [('SubnetAffinityWeigher', ours),
+                  ('RAMWeigher', ram.RAMWeigher()),
+                  ('A/A: RAMWeigher', ram.RAMWeigher())]
     rows = []
     for size in SIZES:
         hosts = _hosts(size, aggregates)
@@ -349,9 +347,9 @@ def _bench_weighers(quick):
             raise RuntimeError('the weigher preferred %d of %d hosts' % (
                 sum(1 for w in best if w.weight > 0), size))
         calls = max(1, BLOCK // size)
-        for label, weigher, fresh in contenders:
+        for label, weigher in contenders:
             rows.append((label, size, calls, _weigh(
-                handler, weigher, hosts, specs, calls, fresh)))
+                handler, weigher, hosts, specs, calls)))
     rounds = 5 if quick else 30
     times = _common.interleaved_us([r[3] for r in rows], 1, rounds)
     by_key = {(r[0], r[1]): us / r[2] for r, us in zip(rows, times)}
@@ -363,30 +361,22 @@ def _bench_weighers(quick):
         print('%-36s %6d %9.2f %9.3f %9.2fx' % (
             label, size, us / 1000, us / size,
             us / by_key[('RAMWeigher', size)]))
-    print('   goal: ours <= 1.00x of RAMWeigher; A/A shows the noise;'
-          ' "with the filter": the request\'s database read done by the'
-          ' filter')
+    print('   goal: ours <= 1.00x of RAMWeigher; A/A shows the noise')
 
 
 def _aggregates_in_db():
     return objects.AggregateList.get_all(nova_context.get_admin_context())
 
 
-def _weigh(handler, weigher, hosts, specs, calls, fresh):
-    """Weigh ``hosts`` ``calls`` times.
-
-    ``fresh``: each call a new request, which pays the database read;
-    otherwise the filter has read in the same request what the weigher
-    needs (the deployed setup, filter and weigher both enabled).
-    """
+def _weigh(handler, weigher, hosts, specs, calls):
+    """Weigh ``hosts`` ``calls`` times, each call a new request."""
     requests = itertools.cycle(specs)
 
     def func():
         for _ in range(calls):
             spec = next(requests)
-            if fresh:
-                spec.__dict__.pop('_opsext_aggregates', None)
-                spec.__dict__.pop('_opsext_location', None)
+            spec.__dict__.pop('_opsext_aggregates', None)
+            spec.__dict__.pop('_opsext_location', None)
             handler.get_weighed_objects([weigher], hosts, spec)
     return func
 

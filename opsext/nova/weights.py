@@ -16,7 +16,17 @@
 Weighs 1.0 the hosts that serve the longest-prefix network containing the
 request's source address, 0.0 the others: with the filter off (or with
 ``untagged_hosts = allow``), it turns the subnet affinity into a
-preference. The multiplier is ``[opsext_subnet_affinity]
+preference.
+
+Unlike the filter, which decides the request's group from every tagged
+aggregate of the cloud (a full group gives no host, never a wider one),
+the weigher takes the longest match among the hosts it weighs: a
+preference for the nearest group that has a candidate (the next-wider
+group when the request's own has none), which is also the group the
+filter lets through with ``spill_to_wider_group``. It reads nothing from
+nova's database for a stamped request.
+
+The multiplier is ``[opsext_subnet_affinity]
 subnet_affinity_weight_multiplier``, overridden per aggregate by metadata
 of the same name (the lowest wins across a host's aggregates).
 
@@ -51,8 +61,8 @@ class SubnetAffinityWeigher(weights.BaseHostWeigher):
 
     def __init__(self) -> None:
         super().__init__()
-        self._adapter = _adapter.PolicyAdapter(
-            CONF, LOG, _location.locate, _location.all_aggregates)
+        # No all_aggregates: the match is over the hosts being weighed.
+        self._adapter = _adapter.PolicyAdapter(CONF, LOG, _location.locate)
         # Read once, as every option of ours (it is not a mutable option):
         # nova asks for it once per host and request.
         self._multiplier = getattr(CONF[options.GROUP], MULTIPLIER)

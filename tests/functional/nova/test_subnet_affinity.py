@@ -212,3 +212,16 @@ def test_aggregate_metadata_overrides_the_multiplier(conf, override, first):
     assert weighed(request_spec('10.1.2.3'), states) == [first, 'ops1'
                                                          if first == 'doc1'
                                                          else 'doc1']
+
+
+def test_weigher_prefers_the_nearest_group_with_a_candidate(conf):
+    # No 10.1/16 host is a candidate (full, say): the weigher, a
+    # preference, puts the 10.0.0.0/8 host first, not any host.
+    wide = aggregate(5, 'wide', opsext_subnets='10.0.0.0/8')
+    states = [host('ops1', ops(), free_ram_mb=4096),
+              host('wide1', wide, free_ram_mb=1024),
+              host('plain1', free_ram_mb=4096)]
+    assert weighed(request_spec('10.1.2.3'), states)[0] == 'wide1'
+    # With a 10.1/16 candidate, that one.
+    states.append(host('doc1', doc(), free_ram_mb=1024))
+    assert weighed(request_spec('10.1.2.3'), states)[0] == 'doc1'
