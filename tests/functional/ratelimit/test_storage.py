@@ -329,8 +329,11 @@ def test_one_timeout_does_not_mark_the_server_down(faulty, key):
     result, _ = _timed_hit(faulty.storage, [Hit(key, WINDOW)])
     faulty.server.resume()
     assert 'timed out' in str(result) and 'marked down' not in str(result)
-    # Used again at once: the call that timed out was counted too.
-    assert faulty.storage.hit([Hit(key, WINDOW)], now=NOW)[0].current == 3
+    # Used again at once. The command of the call that timed out waits in
+    # the resumed server's socket: it may be served before this one (3)
+    # or after it (2), as the server's threads take the two connections.
+    assert faulty.storage.hit([Hit(key, WINDOW)], now=NOW)[0].current in (
+        2, 3)
 
 
 def test_recovers_after_restart(faulty, key):
