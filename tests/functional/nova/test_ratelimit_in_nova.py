@@ -40,7 +40,7 @@ from nova.tests import fixtures as nova_fixtures
 from oslo_middleware import http_proxy_to_wsgi
 import requests
 
-from opsext.testing import memcached
+from opsext.allinone import memcached
 from tests.functional.nova import test_client_address_in_nova as sample
 
 CONF = nova.conf.CONF
