@@ -88,7 +88,7 @@ from opsext.swift import _routes
 
 NAME = 'ip_allowlist'
 DEPRECATED_NAME = 'ip_whitelist'
-SWIFT_SOURCE = 'IPWL'
+SWIFT_SOURCE = 'IPAL'  # the allowlist's sub-requests in the access log
 _CONTAINER_PREFIX = 'x-container-meta-'
 _ACCOUNT_PREFIX = 'x-account-meta-'
 _MISSING = (404, 410)
