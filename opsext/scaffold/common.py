@@ -94,6 +94,35 @@ build/
 dist/
 '''
 
+SETUP_CFG = '''\
+[metadata]
+name = {{dist}}
+version = 0.1.0
+summary = {{title}}: %(what)s
+description_file = README.rst
+license = Apache-2.0
+python_requires = >=3.10
+
+[files]
+packages =
+    {{name}}
+
+[entry_points]
+%(entry_points)s
+'''
+
+#: What each kind of package is, and the entry point it declares.
+SETUP_CFG_PARTS = {
+    'middleware': {
+        'what': 'a Swift proxy middleware',
+        'entry_points': 'paste.filter_factory =\n'
+                        '    {{name}} = {{name}}.middleware:filter_factory'},
+    'scheduler-filter': {
+        'what': 'a Nova scheduler filter',
+        'entry_points': 'oslo.config.opts =\n'
+                        '    {{name}} = {{name}}.filters:list_opts'},
+}
+
 RELEASE_NOTE = {
     'middleware': '''\
 ---
@@ -118,6 +147,7 @@ def files(kind: str) -> dict[str, str]:
     """The shared templates for a package of ``kind``."""
     return {
         'setup.py': SETUP_PY,
+        'setup.cfg': SETUP_CFG % SETUP_CFG_PARTS[kind],
         'pyproject.toml': PYPROJECT,
         'requirements.txt': REQUIREMENTS[kind],
         'test-requirements.txt': TEST_REQUIREMENTS[kind],

@@ -159,24 +159,6 @@ def test_bad_network_stops_the_start_naming_the_option():
     assert '10.300.0.0/16' in str(info.value)
 '''
 
-SETUP_CFG = '''\
-[metadata]
-name = {{dist}}
-version = 0.1.0
-summary = {{title}}: a Swift proxy middleware
-description_file = README.rst
-license = Apache-2.0
-python_requires = >=3.10
-
-[files]
-packages =
-    {{name}}
-
-[entry_points]
-paste.filter_factory =
-    {{name}} = {{name}}.middleware:filter_factory
-'''
-
 README = '''\
 {{title}}
 {{title_rule}}
@@ -222,7 +204,6 @@ FILES = {
     '{{name}}/__init__.py': '',
     '{{name}}/middleware.py': MODULE,
     'tests/test_{{name}}.py': TESTS,
-    'setup.cfg': SETUP_CFG,
     'README.rst': README,
     'devstack/plugin.sh': DEVSTACK,
     'devstack/settings': '{{UPPER}}_DIR=$DEST/{{dist}}\n'

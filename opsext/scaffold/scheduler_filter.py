@@ -202,24 +202,6 @@ def test_servers_land_on_the_hosts_of_their_network(nova_cloud):
     assert 'No valid host' in refused['fault']['message']
 '''
 
-SETUP_CFG = '''\
-[metadata]
-name = {{dist}}
-version = 0.1.0
-summary = {{title}}: a Nova scheduler filter
-description_file = README.rst
-license = Apache-2.0
-python_requires = >=3.10
-
-[files]
-packages =
-    {{name}}
-
-[entry_points]
-oslo.config.opts =
-    {{name}} = {{name}}.filters:list_opts
-'''
-
 README = '''\
 {{title}}
 {{title_rule}}
@@ -273,7 +255,6 @@ FILES = {
     '{{name}}/filters.py': MODULE,
     'tests/test_{{name}}.py': TESTS,
     'tests/test_{{name}}_cloud.py': CLOUD_TESTS,
-    'setup.cfg': SETUP_CFG,
     'README.rst': README,
     'devstack/plugin.sh': DEVSTACK,
     'devstack/settings': '{{UPPER}}_DIR=$DEST/{{dist}}\n',
