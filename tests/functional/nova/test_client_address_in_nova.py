@@ -23,6 +23,7 @@ the right one by chance.
 """
 
 import os
+import re
 import time
 
 import fixtures
@@ -74,6 +75,11 @@ class BehindBalancerBase(test_in_nova.SubnetAffinityTestBase):
         with open(self.paste_source) as source:
             text = _with_balancer(source.read(), self.first_filter)
         self.assertIn('opsext_test_lb', text)
+        # The pipeline as shipped, with rates no test reaches: the harness
+        # makes many calls a second from one address, and the sample's
+        # limits (20/second per address) would answer some with a 429.
+        # test_ratelimit_in_nova tests the limits themselves.
+        text = re.sub(r'\brates=\S+', 'rates=1000000/second', text)
         path = os.path.join(self.useFixture(fixtures.TempDir()).path,
                             'api-paste.ini')
         with open(path, 'w') as target:
